@@ -1,0 +1,39 @@
+# reversetunnel for Java: build, test, demo.
+# `make` builds ./fixed_rtunnel and ./dynamic_rtunnel; `make test` runs every test; `make demo` shows
+# the whole path on loopback.
+SHELL := /bin/sh
+JAVA_HOME := $(shell scripts/find-jdk)
+export JAVA_HOME
+MVN := mvn -B -q -Dstyle.color=never
+LAUNCHERS := fixed_rtunnel dynamic_rtunnel
+
+.PHONY: all build test unit demo clean check-jdk
+
+all: build
+
+check-jdk:
+	@test -n "$(JAVA_HOME)" || { scripts/find-jdk; exit 1; }
+
+build: check-jdk
+	$(MVN) -DskipTests package
+	rm -rf build && mkdir -p build/lib
+	cp common/target/common-*.jar fixed-rtunnel/target/fixed-rtunnel-*.jar dynamic-rtunnel/target/dynamic-rtunnel-*.jar build/lib/
+	cp fixed-rtunnel/target/lib/*.jar dynamic-rtunnel/target/lib/*.jar build/lib/
+	cp scripts/find-jdk build/find-jdk
+	sed -e 's/@NAME@/fixed_rtunnel/g' -e 's/@MAIN@/rtunnel.fixed.FixedMain/' scripts/launcher.sh > fixed_rtunnel
+	sed -e 's/@NAME@/dynamic_rtunnel/g' -e 's/@MAIN@/rtunnel.dynamic.DynamicMain/' scripts/launcher.sh > dynamic_rtunnel
+	chmod +x $(LAUNCHERS)
+
+# Unit tests, then the integration tests that drive real processes of ./fixed_rtunnel and ./dynamic_rtunnel.
+test: build
+	$(MVN) verify
+
+unit: check-jdk
+	$(MVN) test
+
+demo: build
+	scripts/demo.sh
+
+clean:
+	$(MVN) clean || true
+	rm -rf build $(LAUNCHERS)

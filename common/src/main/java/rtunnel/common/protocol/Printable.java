@@ -1,0 +1,19 @@
+package rtunnel.common.protocol;
+
+/** Makes peer-supplied text safe to print on one line of a log or a listing. */
+public final class Printable {
+    private Printable() {
+    }
+
+    /** Replaces control characters, spaces and anything outside printable ASCII or letters with '?'. */
+    public static String of(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            boolean ok = cp > 0x20 && cp != 0x7f && (cp < 0x80 || Character.isLetterOrDigit(cp));
+            b.appendCodePoint(ok ? cp : '?');
+            i += Character.charCount(cp);
+        }
+        return b.toString();
+    }
+}
