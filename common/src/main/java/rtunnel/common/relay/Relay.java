@@ -24,7 +24,12 @@ public final class Relay {
      */
     public static long pump(InputStream in, OutputStream out, AtomicLong counter, int bufferSize)
             throws IOException {
-        byte[] buffer = new byte[bufferSize];
+        return pump(in, out, counter, new byte[bufferSize]);
+    }
+
+    /** As {@link #pump(InputStream, OutputStream, AtomicLong, int)}, with the caller's buffer. */
+    public static long pump(InputStream in, OutputStream out, AtomicLong counter, byte[] buffer)
+            throws IOException {
         long total = 0;
         int n;
         while ((n = in.read(buffer)) >= 0) {

@@ -1,0 +1,90 @@
+package rtunnel.dynamic;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import rtunnel.common.cli.Converters;
+import rtunnel.common.cli.RtunnelException;
+import rtunnel.common.cli.Unix;
+import rtunnel.common.daemon.ServiceRunner;
+import rtunnel.common.net.IpAddresses;
+import rtunnel.common.protocol.Password;
+
+/** dynamic_rtunnel's command line (SPEC A2). */
+@Command(name = DynamicCommand.PROGRAM, sortOptions = false, usageHelpAutoWidth = true,
+        description = {"Reverse tunnel client: dials out to fixed_rtunnel over TLS and carries the sessions it",
+            "is given to a local service (sshd on 127.0.0.1:22 by default). Reconnects by itself."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:success", "1:failure", "2:bad command line"})
+public final class DynamicCommand implements Callable<Integer> {
+    public static final String PROGRAM = "dynamic_rtunnel";
+
+    @Option(names = "--remoteip", paramLabel = "IPv4", required = true, converter = Converters.Ipv4.class,
+            description = "Address of the fixed_rtunnel server (required).")
+    InetAddress remoteIp;
+
+    @Option(names = "--remoteport", paramLabel = "PORT", converter = Converters.Port.class,
+            description = "TLS port of the server. Default 632.")
+    int remotePort = 632;
+
+    @Option(names = "--localip", paramLabel = "IPv4", converter = Converters.Ipv4.class,
+            description = "Address of the local service to expose. Default 127.0.0.1.")
+    InetAddress localIp = IpAddresses.parseIpv4("127.0.0.1");
+
+    @Option(names = "--localport", paramLabel = "PORT", converter = Converters.Port.class,
+            description = "Port of the local service to expose. Default 22.")
+    int localPort = 22;
+
+    @Option(names = "--password", paramLabel = "HEX16",
+            description = "Shared password: exactly 16 hex digits (8 bytes). Default: the original's \"PaSsWoRd\".")
+    String passwordHex;
+
+    @Option(names = "--hostname", paramLabel = "NAME",
+            description = "Name shown in --list-tunnels (first 8 bytes on protocol v1). Default: this machine's name.")
+    String hostname;
+
+    @Option(names = "--alarm", paramLabel = "SECONDS", converter = Converters.Seconds.class,
+            description = "Reconnect every SECONDS (0 = never). A session in progress is not cut. Default 3600.")
+    long alarmSeconds = 3600;
+
+    @Option(names = "--source-ip", paramLabel = "IPv4", converter = Converters.Ipv4.class,
+            description = "Make the tunnel connection from this local address (multi-homed hosts).")
+    InetAddress sourceIp;
+
+    @Option(names = "--notroot", description = "Do not drop privileges to nobody.")
+    boolean notRoot;
+
+    @Option(names = "--verbose", description = "More log lines.")
+    boolean verbose;
+
+    @Option(names = "--debug", description = "Stay in the foreground and log to stderr; implies --verbose.")
+    boolean debug;
+
+    @Option(names = "--logfile", paramLabel = "FILE",
+            description = "Log to this file instead of syslog (or stderr with --debug).")
+    Path logFile;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Override
+    public Integer call() throws RtunnelException {
+        Password password = passwordHex == null ? Password.DEFAULT : Password.parseHex16("--password", passwordHex);
+        String name = hostname != null ? hostname : Unix.hostname();
+        if (name.isEmpty() || name.chars().anyMatch(c -> c < 0x21 || c == 0x7f)) {
+            throw RtunnelException.usage("--hostname must be printable and without spaces");
+        }
+        DynamicConfig config = new DynamicConfig(remoteIp, remotePort, localIp, localPort, password, name,
+                Duration.ofSeconds(alarmSeconds), sourceIp, notRoot, verbose || debug, debug,
+                logFile == null ? null : logFile.toAbsolutePath());
+        return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(), () -> {
+            DynamicClient client = new DynamicClient(config);
+            Runtime.getRuntime().addShutdownHook(new Thread(client::stop, "shutdown"));
+            return client::run;
+        });
+    }
+}

@@ -1,0 +1,175 @@
+package rtunnel.fixed;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import rtunnel.common.cli.Converters;
+import rtunnel.common.cli.RtunnelException;
+import rtunnel.common.control.ControlClient;
+import rtunnel.common.daemon.ServiceRunner;
+import rtunnel.common.control.ControlCommand;
+import rtunnel.common.control.ControlRequest;
+import rtunnel.common.protocol.Password;
+import rtunnel.fixed.server.FixedServer;
+
+/**
+ * fixed_rtunnel's command line (SPEC A1). With a control option it is a client of the running
+ * server's control socket; otherwise it is the server.
+ */
+@Command(name = FixedCommand.PROGRAM, sortOptions = false, usageHelpAutoWidth = true,
+        description = {"Reverse tunnel server: admits dynamic_rtunnel peers over TLS and gives each a TCP port",
+            "on this host that allowlisted clients can connect to (normally with ssh -p PORT).",
+            "With a control option it talks to the running server through its control socket instead."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:success", "1:failure (server not reachable, refused request, startup failed)",
+            "2:bad command line"})
+public final class FixedCommand implements Callable<Integer> {
+    public static final String PROGRAM = "fixed_rtunnel";
+    static final int ROOT_PORT = 632;
+    static final int USER_PORT = 6321;
+    static final Path ROOT_SOCKET = Path.of("/var/run/rtunnel.socket");
+    static final Path USER_SOCKET = Path.of("/tmp/rtunnel.socket");
+
+    @Option(names = "--password", paramLabel = "HEX16",
+            description = "Shared password: exactly 16 hex digits (8 bytes). Default: the original's \"PaSsWoRd\".")
+    String passwordHex;
+
+    @Option(names = "--port", paramLabel = "PORT", converter = Converters.Port.class,
+            description = "TLS port dynamic_rtunnel connects to. Default 632, or 6321 with --notroot.")
+    Integer port;
+
+    @Option(names = "--clientinterface", paramLabel = "IPv4", converter = Converters.Ipv4.class,
+            description = "Address the per-tunnel client ports bind to. Default: all addresses.")
+    InetAddress clientInterface;
+
+    @Option(names = "--maxtunnels", paramLabel = "N", converter = Converters.PositiveCount.class,
+            description = "Simultaneous tunnels; further tunnel connections are closed at once. Default 5.")
+    int maxTunnels = 5;
+
+    @Option(names = "--keyfile", paramLabel = "FILE", description = "PEM private key. Default certs/fixed.key.")
+    Path keyFile = Path.of("certs/fixed.key");
+
+    @Option(names = "--certfile", paramLabel = "FILE", description = "PEM certificate. Default certs/fixed.cert.")
+    Path certFile = Path.of("certs/fixed.cert");
+
+    @Option(names = "--socketname", paramLabel = "FILE",
+            description = "Control socket. Default /var/run/rtunnel.socket, or /tmp/rtunnel.socket with --notroot.")
+    Path socketName;
+
+    @Option(names = "--notroot", description = "Do not drop privileges to nobody; use the non-root defaults.")
+    boolean notRoot;
+
+    @Option(names = "--verbose", description = "More log lines.")
+    boolean verbose;
+
+    @Option(names = "--debug", description = "Stay in the foreground and log to stderr; implies --verbose.")
+    boolean debug;
+
+    @Option(names = "--logfile", paramLabel = "FILE",
+            description = "Log to this file instead of syslog (or stderr with --debug).")
+    Path logFile;
+
+    @Option(names = "--generate-cert",
+            description = "Write a fresh EC key and self-signed certificate to --keyfile/--certfile, print the fingerprint, exit.")
+    boolean generateCert;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    // Control options: each adds a request in command-line order, so several run in the order given.
+    private final List<Step> steps = new ArrayList<>();
+
+    private record Step(ControlCommand command, String argument) {
+    }
+
+    @Option(names = "--json", description = "Machine-readable JSON output for listings.")
+    boolean json;
+
+    @Option(names = "--list-tunnels", description = "List live tunnels.")
+    void listTunnels(boolean on) {
+        step(on, ControlCommand.LIST_TUNNELS, null);
+    }
+
+    @Option(names = "--list-allowed-tunnels", description = "List addresses allowed to open tunnels.")
+    void listAllowedTunnels(boolean on) {
+        step(on, ControlCommand.LIST_ALLOWED_TUNNELS, null);
+    }
+
+    @Option(names = "--list-allowed-clients", description = "List addresses allowed to use tunnel ports.")
+    void listAllowedClients(boolean on) {
+        step(on, ControlCommand.LIST_ALLOWED_CLIENTS, null);
+    }
+
+    @Option(names = "--lastip-tunnel", description = "Show the last refused tunnel address.")
+    void lastipTunnel(boolean on) {
+        step(on, ControlCommand.LASTIP_TUNNEL, null);
+    }
+
+    @Option(names = "--lastip-client", description = "Show the last refused client address.")
+    void lastipClient(boolean on) {
+        step(on, ControlCommand.LASTIP_CLIENT, null);
+    }
+
+    @Option(names = "--addip-tunnel", paramLabel = "IP", description = "Allow tunnels from this address (IPv4, IPv6 or CIDR).")
+    void addipTunnel(String ip) {
+        step(true, ControlCommand.ADDIP_TUNNEL, ip);
+    }
+
+    @Option(names = "--addip-client", paramLabel = "IP", description = "Allow clients from this address (IPv4, IPv6 or CIDR).")
+    void addipClient(String ip) {
+        step(true, ControlCommand.ADDIP_CLIENT, ip);
+    }
+
+    @Option(names = "--delip-tunnel", paramLabel = "IP", description = "Remove an address from the tunnel allowlist.")
+    void delipTunnel(String ip) {
+        step(true, ControlCommand.DELIP_TUNNEL, ip);
+    }
+
+    @Option(names = "--delip-client", paramLabel = "IP", description = "Remove an address from the client allowlist.")
+    void delipClient(String ip) {
+        step(true, ControlCommand.DELIP_CLIENT, ip);
+    }
+
+    @Option(names = "--kill-tunnel", paramLabel = "ID", description = "Drop the tunnel with this id (see --list-tunnels).")
+    void killTunnel(String id) {
+        step(true, ControlCommand.KILL_TUNNEL, id);
+    }
+
+    private void step(boolean on, ControlCommand command, String argument) {
+        if (on) {
+            steps.add(new Step(command, argument));
+        }
+    }
+
+    @Override
+    public Integer call() throws RtunnelException {
+        Path socket = socketName != null ? socketName : notRoot ? USER_SOCKET : ROOT_SOCKET;
+        if (!steps.isEmpty()) {
+            List<ControlRequest> requests = new ArrayList<>();
+            for (Step s : steps) {
+                requests.add(new ControlRequest(s.command(), ControlArguments.check(s.command(), s.argument()), json));
+            }
+            return ControlClient.run(socket, requests, System.out, System.err);
+        }
+        if (json) {
+            throw RtunnelException.usage("--json goes with a listing option such as --list-tunnels");
+        }
+        if (generateCert) {
+            return CertificateCommand.generate(keyFile, certFile);
+        }
+        Password password = passwordHex == null ? Password.DEFAULT : Password.parseHex16("--password", passwordHex);
+        FixedConfig config = new FixedConfig(password, port != null ? port : notRoot ? USER_PORT : ROOT_PORT,
+                clientInterface, maxTunnels, keyFile.toAbsolutePath(), certFile.toAbsolutePath(),
+                socket.toAbsolutePath(), notRoot, verbose || debug, debug,
+                logFile == null ? null : logFile.toAbsolutePath());
+        return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(), () -> {
+            FixedServer server = FixedServer.start(config);
+            return server::awaitStop;
+        });
+    }
+}

@@ -1,0 +1,102 @@
+package rtunnel.fixed.server;
+
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Optional;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import rtunnel.common.control.ControlFormat;
+import rtunnel.common.control.ControlHandler;
+import rtunnel.common.control.ControlReply;
+import rtunnel.common.control.ControlRequest;
+import rtunnel.common.net.AddressRange;
+import rtunnel.common.net.Allowlist;
+import rtunnel.common.net.IpAddresses;
+
+/** Answers control-socket requests from the server's live state. */
+final class ControlDispatcher implements ControlHandler {
+    private static final Logger log = LoggerFactory.getLogger(ControlDispatcher.class);
+    private static final String NONE = "0.0.0.0";
+
+    private final AccessPolicy policy;
+    private final TunnelRegistry registry;
+
+    ControlDispatcher(AccessPolicy policy, TunnelRegistry registry) {
+        this.policy = policy;
+        this.registry = registry;
+    }
+
+    @Override
+    public ControlReply handle(ControlRequest request) {
+        boolean json = request.json();
+        String arg = request.argument();
+        return switch (request.command()) {
+            case LIST_TUNNELS -> ControlReply.ok(
+                    ControlFormat.tunnels(registry.all().stream().map(Tunnel::info).toList(), json));
+            case LIST_ALLOWED_TUNNELS -> ControlReply.ok(ControlFormat.addresses(texts(policy.tunnels()), json));
+            case LIST_ALLOWED_CLIENTS -> ControlReply.ok(ControlFormat.addresses(texts(policy.clients()), json));
+            case LASTIP_TUNNEL -> ControlReply.ok(ControlFormat.address(text(policy.lastTunnel()), json));
+            case LASTIP_CLIENT -> ControlReply.ok(ControlFormat.address(text(policy.lastClient()), json));
+            case ADDIP_TUNNEL -> add(policy.tunnels(), "tunnel", arg, json);
+            case ADDIP_CLIENT -> add(policy.clients(), "client", arg, json);
+            case DELIP_TUNNEL -> remove(policy.tunnels(), "tunnel", arg, json);
+            case DELIP_CLIENT -> remove(policy.clients(), "client", arg, json);
+            case KILL_TUNNEL -> kill(arg, json);
+        };
+    }
+
+    private static ControlReply add(Allowlist list, String kind, String arg, boolean json) {
+        AddressRange range;
+        try {
+            range = AddressRange.parse(arg);
+        } catch (IllegalArgumentException e) {
+            return ControlReply.error(e.getMessage());
+        }
+        if (list.add(range)) {
+            log.info("{} allowlist: added {}", kind, range);
+        }
+        return ControlReply.ok(ControlFormat.address(range.toString(), json));
+    }
+
+    private static ControlReply remove(Allowlist list, String kind, String arg, boolean json) {
+        AddressRange range;
+        try {
+            range = AddressRange.parse(arg);
+        } catch (IllegalArgumentException e) {
+            return ControlReply.error(e.getMessage());
+        }
+        if (!list.remove(range)) {
+            return ControlReply.error(range + " is not on the " + kind + " allowlist");
+        }
+        log.info("{} allowlist: removed {}", kind, range);
+        return ControlReply.ok(ControlFormat.address(range.toString(), json));
+    }
+
+    private ControlReply kill(String arg, boolean json) {
+        long id;
+        try {
+            id = Long.parseLong(arg == null ? "" : arg);
+        } catch (NumberFormatException e) {
+            return ControlReply.error("'" + arg + "' is not a tunnel id (see --list-tunnels)");
+        }
+        Optional<Tunnel> tunnel = registry.get(id);
+        if (tunnel.isEmpty()) {
+            return ControlReply.error("no tunnel with id " + id + " (see --list-tunnels)");
+        }
+        List<String> lines = ControlFormat.tunnels(List.of(tunnel.get().info()), json);
+        tunnel.get().close();
+        registry.remove(id);
+        log.info("tunnel {} killed through the control socket", id);
+        return ControlReply.ok(lines);
+    }
+
+    private static List<String> texts(Allowlist list) {
+        return list.entries().stream().map(AddressRange::toString).toList();
+    }
+
+    private static String text(InetAddress a) {
+        return a == null ? NONE : IpAddresses.format(a);
+    }
+}

@@ -1,0 +1,107 @@
+package rtunnel.fixed.server;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.concurrent.CountDownLatch;
+
+import javax.net.ssl.SSLContext;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import rtunnel.common.cli.RtunnelException;
+import rtunnel.common.cli.Unix;
+import rtunnel.common.control.ControlServer;
+import rtunnel.common.net.IpAddresses;
+import rtunnel.common.protocol.V1;
+import rtunnel.common.relay.Relay;
+import rtunnel.common.tls.ServerCredentials;
+import rtunnel.common.tls.TlsContexts;
+import rtunnel.fixed.FixedConfig;
+
+/**
+ * The server: owns the TLS listening socket, the control socket, the allowlists and the live
+ * tunnels, and stops them all on shutdown (SIGTERM, SIGINT).
+ */
+public final class FixedServer {
+    private static final Logger log = LoggerFactory.getLogger(FixedServer.class);
+
+    private final ServerSocket tunnelPort;
+    private final ControlServer control;
+    private final TunnelRegistry registry;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    private FixedServer(ServerSocket tunnelPort, ControlServer control, TunnelRegistry registry) {
+        this.tunnelPort = tunnelPort;
+        this.control = control;
+        this.registry = registry;
+    }
+
+    /** Loads or makes the key, binds the TLS port and the control socket, and starts serving. */
+    public static FixedServer start(FixedConfig config) throws RtunnelException {
+        ServerCredentials creds = ServerCredentials.loadOrGenerate(config.keyFile(), config.certFile(), Unix.hostname());
+        if (creds.generated()) {
+            log.info("generated private key {} and certificate {}; fingerprint {}", config.keyFile(),
+                    config.certFile(), creds.fingerprint());
+        }
+        SSLContext tls = TlsContexts.server(creds);
+        ServerSocket port = bind(config.port());
+        AccessPolicy policy = new AccessPolicy();
+        TunnelRegistry registry = new TunnelRegistry(config.maxTunnels());
+        ControlServer control;
+        try {
+            control = ControlServer.start(config.socketPath(), new ControlDispatcher(policy, registry));
+        } catch (RtunnelException e) {
+            Relay.closeQuietly(port);
+            throw e;
+        }
+        FixedServer server = new FixedServer(port, control, registry);
+        TunnelListener listener = new TunnelListener(port, tls, config.password(), policy, registry,
+                config.clientInterface(), V1.KEEPALIVE_INTERVAL);
+        Thread.ofPlatform().name("tunnel-accept").daemon(true).start(listener);
+        Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "shutdown"));
+        log.info("listening on port {} (TLS), control socket {}, client ports on {}, certificate {}",
+                config.port(), config.socketPath(),
+                config.clientInterface() == null ? "all addresses" : IpAddresses.format(config.clientInterface()),
+                creds.fingerprint());
+        return server;
+    }
+
+    private static ServerSocket bind(int port) throws RtunnelException {
+        ServerSocket s = null;
+        try {
+            s = new ServerSocket();
+            s.setReuseAddress(true);
+            s.bind(new InetSocketAddress(port), 128);
+            return s;
+        } catch (IOException e) {
+            Relay.closeQuietly(s);
+            throw RtunnelException.failure("cannot listen on port " + port + ": " + e.getMessage()
+                    + (port < 1024 ? " (ports below 1024 need root; see --port and --notroot)" : ""), e);
+        }
+    }
+
+    /** Blocks until the server is stopped. */
+    public void awaitStop() {
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Stops accepting, ends every tunnel and removes the control socket. */
+    public void stop() {
+        if (stopped.getCount() == 0) {
+            return;
+        }
+        log.info("stopping: {} tunnels open", registry.size());
+        Relay.closeQuietly(tunnelPort);
+        control.close();
+        for (Tunnel t : registry.all()) {
+            t.close();
+        }
+        stopped.countDown();
+    }
+}

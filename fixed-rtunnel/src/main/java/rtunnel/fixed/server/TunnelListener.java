@@ -1,0 +1,114 @@
+package rtunnel.fixed.server;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Optional;
+
+import javax.net.ssl.SSLContext;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import rtunnel.common.net.IpAddresses;
+import rtunnel.common.protocol.Password;
+import rtunnel.common.protocol.V1;
+import rtunnel.common.relay.Relay;
+import rtunnel.common.relay.SocketTuning;
+
+/**
+ * The accept loop of the TLS port. The loop itself only checks the tunnel allowlist and the
+ * tunnel limit; each admitted connection's handshake runs on its own virtual thread under a
+ * deadline, so one slow or hostile peer cannot hold up the next.
+ */
+final class TunnelListener implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger(TunnelListener.class);
+
+    private final ServerSocket server;
+    private final SSLContext tlsContext;
+    private final Password password;
+    private final AccessPolicy policy;
+    private final TunnelRegistry registry;
+    private final InetAddress clientInterface;
+    private final Duration keepaliveInterval;
+
+    TunnelListener(ServerSocket server, SSLContext tlsContext, Password password, AccessPolicy policy,
+            TunnelRegistry registry, InetAddress clientInterface, Duration keepaliveInterval) {
+        this.server = server;
+        this.tlsContext = tlsContext;
+        this.password = password;
+        this.policy = policy;
+        this.registry = registry;
+        this.clientInterface = clientInterface;
+        this.keepaliveInterval = keepaliveInterval;
+    }
+
+    @Override
+    public void run() {
+        while (!server.isClosed()) {
+            Socket s;
+            try {
+                s = server.accept();
+            } catch (IOException e) {
+                if (!server.isClosed()) {
+                    log.warn("accept on the tunnel port failed: {}", e.toString());
+                }
+                continue;
+            }
+            String peer = IpAddresses.format(s.getInetAddress());
+            if (!policy.admitTunnel(s.getInetAddress())) {
+                log.warn("tunnel connection from {} refused: not on the tunnel allowlist (--addip-tunnel)", peer);
+                Relay.closeQuietly(s);
+            } else if (registry.full()) {
+                log.warn("tunnel connection from {} refused: --maxtunnels={} reached", peer, registry.max());
+                Relay.closeQuietly(s);
+            } else {
+                Thread.ofVirtual().name("handshake-" + peer).start(() -> serve(s, peer));
+            }
+        }
+    }
+
+    private void serve(Socket raw, String peer) {
+        Tunnel tunnel;
+        try {
+            SocketTuning.tune(raw);
+            raw.setSoTimeout((int) V1.HANDSHAKE_TIMEOUT.toMillis());
+            byte[] magic = V1Handshake.readExactly(raw.getInputStream(), V1.MESSAGE_LENGTH, "protocol magic");
+            if (!Arrays.equals(magic, V1.MAGIC)) {
+                throw new V1Handshake.Refused("not a reverse tunnel client (unknown protocol magic)");
+            }
+            V1Handshake.Link link = V1Handshake.complete(raw, tlsContext, password);
+            raw.setSoTimeout(0);
+            tunnel = new Tunnel(raw, link.tls(), link.hostname(), policy, keepaliveInterval);
+        } catch (V1Handshake.Refused e) {
+            log.warn("tunnel connection from {} refused: {}", peer, e.getMessage());
+            Relay.closeQuietly(raw);
+            return;
+        } catch (IOException | RuntimeException e) {
+            log.warn("tunnel connection from {} failed: {}", peer, e.toString());
+            Relay.closeQuietly(raw);
+            return;
+        }
+        try {
+            tunnel.bind(clientInterface);
+        } catch (IOException e) {
+            log.warn("tunnel connection from {}: cannot bind a client port: {}", peer, e.getMessage());
+            tunnel.close();
+            return;
+        }
+        Optional<Long> id = registry.register(tunnel);
+        if (id.isEmpty()) {
+            log.warn("tunnel connection from {} refused: --maxtunnels={} reached", peer, registry.max());
+            tunnel.close();
+            return;
+        }
+        try {
+            tunnel.run();
+        } finally {
+            registry.remove(id.get());
+        }
+    }
+}

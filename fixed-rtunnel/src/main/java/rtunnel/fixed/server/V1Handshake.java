@@ -1,0 +1,70 @@
+package rtunnel.fixed.server;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.Arrays;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+
+import rtunnel.common.protocol.Password;
+import rtunnel.common.protocol.V1;
+import rtunnel.common.tls.TlsContexts;
+
+/**
+ * The fixed side of the v1 handshake (SPEC A3 steps 3-5), after the clear magic was read:
+ * echo the magic, TLS as server, then the 16-byte password and hostname block. Every read is
+ * bounded by {@link V1#HANDSHAKE_TIMEOUT}.
+ */
+final class V1Handshake {
+    /** A peer that was turned away; the message is safe to log (it never holds the password). */
+    static final class Refused extends Exception {
+        Refused(String message) {
+            super(message);
+        }
+    }
+
+    /** The authenticated link. */
+    record Link(SSLSocket tls, String hostname) {
+    }
+
+    private V1Handshake() {
+    }
+
+    /** Reads exactly {@code n} bytes within the socket's timeout, or says what went wrong. */
+    static byte[] readExactly(InputStream in, int n, String what) throws Refused, IOException {
+        try {
+            byte[] b = in.readNBytes(n);
+            if (b.length < n) {
+                throw new Refused("closed before sending " + what);
+            }
+            return b;
+        } catch (SocketTimeoutException e) {
+            throw new Refused("sent no " + what + " within " + V1.HANDSHAKE_TIMEOUT.toSeconds() + " s");
+        }
+    }
+
+    static Link complete(Socket raw, SSLContext tlsContext, Password password) throws Refused, IOException {
+        raw.getOutputStream().write(V1.MAGIC);
+        SSLSocket tls = TlsContexts.wrapServer(tlsContext, raw);
+        try {
+            tls.startHandshake();
+        } catch (SocketTimeoutException e) {
+            throw new Refused("did not finish the TLS handshake within " + V1.HANDSHAKE_TIMEOUT.toSeconds() + " s");
+        } catch (IOException e) {
+            throw new Refused("TLS handshake failed: " + e.getMessage());
+        }
+        byte[] auth = readExactly(tls.getInputStream(), V1.AUTH_LENGTH, "password block");
+        try {
+            String hostname = V1.hostnameOf(auth);
+            if (!password.matchesV1(auth)) {
+                throw new Refused("wrong password (hostname " + hostname + ")");
+            }
+            return new Link(tls, hostname);
+        } finally {
+            Arrays.fill(auth, (byte) 0);
+        }
+    }
+}
