@@ -68,6 +68,9 @@ public final class DynamicCommand implements Callable<Integer> {
             description = "Log to this file instead of syslog (or stderr with --debug).")
     Path logFile;
 
+    @Option(names = "--pidfile", paramLabel = "FILE", description = "Write the process id here once running.")
+    Path pidFile;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -81,7 +84,8 @@ public final class DynamicCommand implements Callable<Integer> {
         DynamicConfig config = new DynamicConfig(remoteIp, remotePort, localIp, localPort, password, name,
                 Duration.ofSeconds(alarmSeconds), sourceIp, notRoot, verbose || debug, debug,
                 logFile == null ? null : logFile.toAbsolutePath());
-        return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(), () -> {
+        return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
+                pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
             DynamicClient client = new DynamicClient(config);
             Runtime.getRuntime().addShutdownHook(new Thread(client::stop, "shutdown"));
             return client::run;

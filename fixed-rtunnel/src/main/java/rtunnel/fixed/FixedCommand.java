@@ -78,6 +78,9 @@ public final class FixedCommand implements Callable<Integer> {
             description = "Write a fresh EC key and self-signed certificate to --keyfile/--certfile, print the fingerprint, exit.")
     boolean generateCert;
 
+    @Option(names = "--pidfile", paramLabel = "FILE", description = "Write the process id here once running.")
+    Path pidFile;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -167,7 +170,8 @@ public final class FixedCommand implements Callable<Integer> {
                 clientInterface, maxTunnels, keyFile.toAbsolutePath(), certFile.toAbsolutePath(),
                 socket.toAbsolutePath(), notRoot, verbose || debug, debug,
                 logFile == null ? null : logFile.toAbsolutePath());
-        return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(), () -> {
+        return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
+                pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
             FixedServer server = FixedServer.start(config);
             return server::awaitStop;
         });

@@ -1,6 +1,9 @@
 package rtunnel.common.daemon;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 
 import rtunnel.common.cli.RtunnelException;
 import rtunnel.common.cli.Unix;
@@ -19,8 +22,11 @@ public final class ServiceRunner {
     private ServiceRunner() {
     }
 
-    public static int run(String program, boolean debug, boolean verbose, Path logFile, Startup startup)
-            throws RtunnelException {
+    /**
+     * @param pidFile written (atomically) once started, before READY, and removed at exit; may be null
+     */
+    public static int run(String program, boolean debug, boolean verbose, Path logFile, Path pidFile,
+            Startup startup) throws RtunnelException {
         boolean child = Daemon.isChild();
         if (!debug && !child) {
             return Daemon.detach(program);
@@ -30,9 +36,29 @@ public final class ServiceRunner {
         }
         LogSetup.configure(program, child, verbose, logFile, fallbackLog(program));
         Runnable serve = startup.start();
+        if (pidFile != null) {
+            writePid(pidFile);
+        }
         Daemon.ready();
         serve.run();
         return RtunnelException.OK;
+    }
+
+    private static void writePid(Path pidFile) throws RtunnelException {
+        try {
+            Path tmp = pidFile.resolveSibling(pidFile.getFileName() + ".tmp");
+            Files.writeString(tmp, Unix.pid() + "\n");
+            Files.move(tmp, pidFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw RtunnelException.failure("cannot write pid file " + pidFile + ": " + e.getMessage(), e);
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                Files.deleteIfExists(pidFile);
+            } catch (IOException ignored) {
+                // Best effort at exit.
+            }
+        }, "pidfile"));
     }
 
     /** Used in the background when there is no syslog socket and no --logfile. */
