@@ -1,0 +1,77 @@
+package rtunnel.common.relay;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+class RelayTest {
+    @Test
+    void pumpCopiesEverythingWithATinyBuffer() throws Exception {
+        byte[] data = new byte[100_003];
+        new Random(7).nextBytes(data);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        AtomicLong counter = new AtomicLong();
+        long n = Relay.pump(new ByteArrayInputStream(data), out, counter, 7);
+        assertEquals(data.length, n);
+        assertEquals(data.length, counter.get());
+        assertArrayEquals(data, out.toByteArray());
+    }
+
+    @Test
+    @Timeout(20)
+    void bothWaysCarriesBytesAndClosesBothSidesWhenOneEnds() throws Exception {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        try (ServerSocket left = new ServerSocket(0, 1, lo); ServerSocket right = new ServerSocket(0, 1, lo);
+                Socket userA = new Socket(lo, left.getLocalPort());
+                Socket userB = new Socket(lo, right.getLocalPort())) {
+            Socket a = left.accept();
+            Socket b = right.accept();
+            AtomicLong aToB = new AtomicLong();
+            AtomicLong bToA = new AtomicLong();
+            Thread relay = Thread.ofVirtual().start(() -> {
+                try {
+                    Relay.bothWays(a, b, aToB, bToA, () -> {
+                        Relay.closeQuietly(a);
+                        Relay.closeQuietly(b);
+                    });
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            byte[] data = new byte[1 << 20];
+            new Random(1).nextBytes(data);
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    OutputStream o = userA.getOutputStream();
+                    o.write(data);
+                    o.flush();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            InputStream in = userB.getInputStream();
+            byte[] got = in.readNBytes(data.length);
+            writer.join();
+            assertArrayEquals(data, got);
+            userB.getOutputStream().write("pong".getBytes());
+            assertArrayEquals("pong".getBytes(), userA.getInputStream().readNBytes(4));
+            userA.close();
+            relay.join(10_000);
+            assertEquals(-1, in.read(), "the far side is closed when one end closes");
+            assertEquals(data.length, aToB.get());
+            assertEquals(4, bToA.get());
+        }
+    }
+}
