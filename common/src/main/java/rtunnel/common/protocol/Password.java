@@ -39,6 +39,34 @@ public final class Password {
         return new Password(HexFormat.of().parseHex(hex));
     }
 
+    /**
+     * Parses a v2 password: 16 to 64 hex digits, an even count (8 to 32 bytes). A v1 peer can
+     * only use a 16-digit one.
+     */
+    public static Password parseHex(String option, String hex) throws RtunnelException {
+        if (hex == null || hex.length() < 16 || hex.length() > 64 || hex.length() % 2 != 0) {
+            throw RtunnelException.usage(option + " must be an even number of hex digits from 16 to 64 (got "
+                    + (hex == null ? 0 : hex.length()) + " characters)");
+        }
+        for (int i = 0; i < hex.length(); i++) {
+            if (Character.digit(hex.charAt(i), 16) < 0) {
+                throw RtunnelException.usage(option + " must be hex digits 0-9 a-f only (character "
+                        + (i + 1) + " is not)");
+            }
+        }
+        return new Password(HexFormat.of().parseHex(hex));
+    }
+
+    /** True when the password fits protocol v1's 8 bytes. */
+    public boolean fitsV1() {
+        return bytes.length == V1.PASSWORD_LENGTH;
+    }
+
+    /** The whole secret, as the v2 HMAC key. The caller should wipe the copy. */
+    public byte[] secretBytes() {
+        return bytes.clone();
+    }
+
     /** The 8 bytes sent in a v1 authentication block. The caller should wipe the copy. */
     public byte[] v1Bytes() {
         return Arrays.copyOf(bytes, V1.PASSWORD_LENGTH);
@@ -46,6 +74,9 @@ public final class Password {
 
     /** Constant-time comparison with the first 8 bytes of a received v1 authentication block. */
     public boolean matchesV1(byte[] authBlock) {
+        if (!fitsV1()) {
+            return false;
+        }
         byte[] got = Arrays.copyOf(authBlock, V1.PASSWORD_LENGTH);
         try {
             return MessageDigest.isEqual(v1Bytes(), got);

@@ -16,4 +16,13 @@ public final class Printable {
         }
         return b.toString();
     }
+
+    /** Like {@link #of(String)} but keeps spaces: for messages rather than names. */
+    public static String text(String s) {
+        java.util.StringJoiner j = new java.util.StringJoiner(" ");
+        for (String word : s.split(" ", -1)) {
+            j.add(of(word));
+        }
+        return j.toString();
+    }
 }

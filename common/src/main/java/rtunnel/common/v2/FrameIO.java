@@ -1,0 +1,71 @@
+package rtunnel.common.v2;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * Reads and writes v2 frames: an 8-byte header (type, flags, length, stream id, big-endian)
+ * and at most {@link #MAX_PAYLOAD} bytes. Reads are bounded before anything is allocated.
+ */
+public final class FrameIO {
+    public static final int HEADER = 8;
+    /** Header plus payload fill at most one 16 KiB TLS record. */
+    public static final int MAX_PAYLOAD = 16384 - HEADER;
+
+    private FrameIO() {
+    }
+
+    /** The next frame, or null at a clean end of stream between frames. */
+    public static Frame read(InputStream in) throws IOException {
+        byte[] h = in.readNBytes(HEADER);
+        if (h.length == 0) {
+            return null;
+        }
+        if (h.length < HEADER) {
+            throw new ProtocolException("link closed inside a frame header");
+        }
+        FrameType type = FrameType.of(h[0]);
+        if (type == null) {
+            throw new ProtocolException("unknown frame type 0x" + Integer.toHexString(h[0] & 0xff));
+        }
+        int length = ((h[2] & 0xff) << 8) | (h[3] & 0xff);
+        if (length > MAX_PAYLOAD) {
+            throw new ProtocolException("frame of " + length + " bytes exceeds " + MAX_PAYLOAD);
+        }
+        int stream = ((h[4] & 0xff) << 24) | ((h[5] & 0xff) << 16) | ((h[6] & 0xff) << 8) | (h[7] & 0xff);
+        byte[] payload = in.readNBytes(length);
+        if (payload.length < length) {
+            throw new ProtocolException("link closed inside a frame");
+        }
+        return new Frame(type, h[1] & 0xff, stream, payload);
+    }
+
+    /** Writes the header for a payload of {@code length} bytes into {@code buf[0..8)}. */
+    public static void header(byte[] buf, FrameType type, int flags, int stream, int length) {
+        if (length < 0 || length > MAX_PAYLOAD) {
+            throw new IllegalArgumentException("payload length " + length);
+        }
+        buf[0] = (byte) type.code;
+        buf[1] = (byte) flags;
+        buf[2] = (byte) (length >>> 8);
+        buf[3] = (byte) length;
+        buf[4] = (byte) (stream >>> 24);
+        buf[5] = (byte) (stream >>> 16);
+        buf[6] = (byte) (stream >>> 8);
+        buf[7] = (byte) stream;
+    }
+
+    /** A whole frame as one array, so it goes out in one write (and one TLS record). */
+    public static byte[] encode(FrameType type, int stream, byte[] payload) {
+        byte[] buf = new byte[HEADER + payload.length];
+        header(buf, type, 0, stream, payload.length);
+        System.arraycopy(payload, 0, buf, HEADER, payload.length);
+        return buf;
+    }
+
+    public static void write(OutputStream out, FrameType type, int stream, byte[] payload) throws IOException {
+        out.write(encode(type, stream, payload));
+        out.flush();
+    }
+}

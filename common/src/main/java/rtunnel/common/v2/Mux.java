@@ -1,0 +1,307 @@
+package rtunnel.common.v2;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Many streams over one v2 link (docs/PROTOCOL.md, "Streams" and "Liveness").
+ *
+ * <p>One reader thread decodes frames and never blocks on a write: DATA goes into the stream's
+ * buffer, which the stream's window guarantees has room; PONG and RESET answers are sent from
+ * other threads. Writers share the link under one lock, a whole frame per write. A watchdog
+ * pings the peer and drops the link when nothing was heard for the timeout.
+ */
+public final class Mux {
+    private static final Logger log = LoggerFactory.getLogger(Mux.class);
+    /** Per-stream window: enough in flight for ~50 MB/s over a 20 ms link. */
+    public static final int WINDOW = 1 << 20;
+
+    /** What a side does with stream events. */
+    public interface Listener {
+        /** The peer opened a stream (dynamic side): attach a socket or reset. Runs on its own thread. */
+        default void opened(Mux mux, MuxStream stream) {
+            stream.abort(true);
+        }
+
+        /** A stream ended in both directions, or was reset. */
+        default void streamClosed(Mux mux, MuxStream stream) {
+        }
+
+        /** The peer asked for no new streams on this link. */
+        default void goAway(Mux mux) {
+        }
+
+        /** The link ended; every stream on it is gone. */
+        default void linkClosed(Mux mux, String why) {
+        }
+    }
+
+    private final Socket raw;
+    private final InputStream in;
+    private final OutputStream out;
+    private final Listener listener;
+    private final boolean peerOpensStreams;
+    private final Duration pingInterval;
+    private final Duration pingTimeout;
+    private final String label;
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final Map<Integer, MuxStream> streams = new ConcurrentHashMap<>();
+    private final AtomicInteger nextStream = new AtomicInteger(1);
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicLong bytesIn = new AtomicLong();
+    private final AtomicLong bytesOut = new AtomicLong();
+    private volatile long lastHeard = System.nanoTime();
+    private volatile boolean draining;
+    private volatile boolean closeWhenIdle;
+
+    /**
+     * @param raw the TCP socket beneath {@code in}/{@code out}; closing it ends everything at once
+     * @param peerOpensStreams true on the dynamic side, where OPEN frames are expected
+     */
+    public Mux(Socket raw, InputStream in, OutputStream out, Listener listener, boolean peerOpensStreams,
+            Duration pingInterval, Duration pingTimeout, String label) {
+        this.raw = raw;
+        this.in = in;
+        this.out = out;
+        this.listener = listener;
+        this.peerOpensStreams = peerOpensStreams;
+        this.pingInterval = pingInterval;
+        this.pingTimeout = pingTimeout;
+        this.label = label;
+    }
+
+    /** Starts the reader and the watchdog. */
+    public void start() {
+        Thread.ofVirtual().name(label + "-reader").start(this::readLoop);
+        Thread.ofVirtual().name(label + "-watchdog").start(this::watchdog);
+    }
+
+    /** Fixed side: opens a stream for an accepted client and starts relaying it at once. */
+    public MuxStream open(Socket client, OpenInfo info) throws IOException {
+        int id = nextStream.getAndIncrement();
+        MuxStream s = new MuxStream(this, id, info);
+        streams.put(id, s);
+        send(FrameType.OPEN, id, info.encode());
+        s.attach(client);
+        return s;
+    }
+
+    private void readLoop() {
+        String why = "peer closed the link";
+        try {
+            Frame f;
+            while ((f = FrameIO.read(in)) != null) {
+                lastHeard = System.nanoTime();
+                dispatch(f);
+            }
+        } catch (IOException e) {
+            why = closed.get() ? "closed" : e.getMessage();
+        } catch (RuntimeException e) {
+            why = "internal error: " + e;
+            log.warn("{}: {}", label, why, e);
+        }
+        close(why);
+    }
+
+    private void dispatch(Frame f) throws IOException {
+        MuxStream s = f.stream() == 0 ? null : streams.get(f.stream());
+        switch (f.type()) {
+            case DATA -> {
+                bytesIn.addAndGet(f.payload().length);
+                if (s != null) {
+                    s.received(f.payload());
+                }
+            }
+            case WINDOW -> {
+                if (s != null && f.payload().length == 4) {
+                    s.credit(ByteBuffer.wrap(f.payload()).getInt());
+                }
+            }
+            case FIN -> {
+                if (s != null) {
+                    s.remoteFin();
+                }
+            }
+            case RESET -> {
+                if (s != null) {
+                    s.abort(false);
+                }
+            }
+            case OPEN -> acceptOpen(f);
+            case PING -> Thread.ofVirtual().start(() -> sendQuietly(FrameType.PONG, 0, f.payload()));
+            case PONG -> {
+                // lastHeard is all a PONG is for.
+            }
+            case GOAWAY -> {
+                draining = true;
+                listener.goAway(this);
+            }
+            default -> throw new ProtocolException(f.type() + " after the handshake");
+        }
+    }
+
+    private void acceptOpen(Frame f) throws ProtocolException {
+        if (!peerOpensStreams || f.stream() == 0 || streams.containsKey(f.stream())) {
+            throw new ProtocolException("unexpected OPEN for stream " + f.stream());
+        }
+        MuxStream s = new MuxStream(this, f.stream(), OpenInfo.decode(f.payload()));
+        streams.put(f.stream(), s);
+        Thread.ofVirtual().name(label + "-open-" + f.stream()).start(() -> listener.opened(this, s));
+    }
+
+    private void watchdog() {
+        long tick = Math.min(pingInterval.toMillis(), 1000);
+        long lastPing = System.nanoTime();
+        while (!closed.get()) {
+            try {
+                Thread.sleep(tick);
+            } catch (InterruptedException e) {
+                return;
+            }
+            long now = System.nanoTime();
+            if (now - lastHeard > pingTimeout.toNanos()) {
+                close("no word from the peer for " + pingTimeout.toSeconds() + " s");
+                return;
+            }
+            if (now - lastPing >= pingInterval.toNanos()) {
+                lastPing = now;
+                pingIfFree();
+            }
+        }
+    }
+
+    /** A link busy writing needs no ping; a stalled one is caught by the timeout, not by blocking here. */
+    private void pingIfFree() {
+        try {
+            if (writeLock.tryLock(pingInterval.toMillis(), TimeUnit.MILLISECONDS)) {
+                try {
+                    out.write(FrameIO.encode(FrameType.PING, 0, ByteBuffer.allocate(8).putLong(System.nanoTime()).array()));
+                    out.flush();
+                } finally {
+                    writeLock.unlock();
+                }
+            }
+        } catch (IOException e) {
+            close("ping failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Sends a whole frame built in {@code buf[off..off+len)}; a failure ends the link. */
+    void sendRaw(byte[] buf, int off, int len) throws IOException {
+        writeLock.lock();
+        try {
+            out.write(buf, off, len);
+            out.flush();
+        } catch (IOException e) {
+            close("write failed: " + e.getMessage());
+            throw e;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    void send(FrameType type, int stream, byte[] payload) throws IOException {
+        byte[] frame = FrameIO.encode(type, stream, payload);
+        sendRaw(frame, 0, frame.length);
+    }
+
+    void sendQuietly(FrameType type, int stream, byte[] payload) {
+        try {
+            send(type, stream, payload);
+        } catch (IOException e) {
+            // The link is closing; its streams are reset with it.
+        }
+    }
+
+    void countOut(int n) {
+        bytesOut.addAndGet(n);
+    }
+
+    void removed(MuxStream s) {
+        if (streams.remove(s.id(), s)) {
+            listener.streamClosed(this, s);
+        }
+        if (closeWhenIdle && streams.isEmpty()) {
+            close("drained");
+        }
+    }
+
+    /** Dynamic side, on rotation: no new streams here; close when the last one ends. */
+    public void goAway() {
+        sendQuietly(FrameType.GOAWAY, 0, new byte[0]);
+        closeWhenIdle();
+    }
+
+    /** Closes the link as soon as it carries no stream. */
+    public void closeWhenIdle() {
+        closeWhenIdle = true;
+        if (streams.isEmpty()) {
+            close("drained");
+        }
+    }
+
+    /** Ends the link and every stream on it; the first reason given is the one reported. */
+    public void close(String why) {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            raw.close();
+        } catch (IOException ignored) {
+            // Closing is best effort.
+        }
+        List<MuxStream> all = new ArrayList<>(streams.values());
+        for (MuxStream s : all) {
+            s.abort(false);
+        }
+        listener.linkClosed(this, why);
+    }
+
+    public boolean closed() {
+        return closed.get();
+    }
+
+    /** True once the peer sent GOAWAY or this side is closing when idle. */
+    public boolean draining() {
+        return draining || closeWhenIdle;
+    }
+
+    public int activeStreams() {
+        return streams.size();
+    }
+
+    public long bytesIn() {
+        return bytesIn.get();
+    }
+
+    public long bytesOut() {
+        return bytesOut.get();
+    }
+
+    /** Nanoseconds since anything was heard from the peer. */
+    public long silenceNanos() {
+        return System.nanoTime() - lastHeard;
+    }
+
+    public String label() {
+        return label;
+    }
+}

@@ -1,0 +1,282 @@
+package rtunnel.common.v2;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One session on a {@link Mux}: a local socket and the stream's two directions.
+ *
+ * <p>Peer to socket: the reader thread queues DATA here (at most {@link Mux#WINDOW} bytes, which
+ * the peer may not exceed) and a drain thread writes it to the socket, returning WINDOW credit as
+ * the socket takes it. Socket to peer: a pump thread reads the socket only while it has credit,
+ * so a peer that stops reading stops this stream and nothing else. FIN in either direction is a
+ * half-close; the stream is done when both directions are, or on RESET.
+ */
+public final class MuxStream {
+    private static final int CREDIT_BATCH = Mux.WINDOW / 8;
+    private static final byte[] NO_BYTES = new byte[0];
+
+    private final Mux mux;
+    private final int id;
+    private final OpenInfo info;
+    private final long openedAt = System.nanoTime();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final ArrayDeque<byte[]> inbound = new ArrayDeque<>();
+    private final AtomicLong fromPeer = new AtomicLong();
+    private final AtomicLong toPeer = new AtomicLong();
+    private final AtomicBoolean finished = new AtomicBoolean();
+    private int queued;
+    private long sendCredit = Mux.WINDOW;
+    private boolean remoteFin;
+    private boolean aborted;
+    private boolean inboundDone;
+    private boolean outboundDone;
+    private volatile Socket socket;
+
+    MuxStream(Mux mux, int id, OpenInfo info) {
+        this.mux = mux;
+        this.id = id;
+        this.info = info;
+    }
+
+    /** Binds the local socket and starts both directions; queued peer data goes out first. */
+    public void attach(Socket s) {
+        lock.lock();
+        try {
+            if (aborted) {
+                closeSocket(s);
+                return;
+            }
+            socket = s;
+        } finally {
+            lock.unlock();
+        }
+        Thread.ofVirtual().name(mux.label() + "-s" + id + "-out").start(this::drain);
+        Thread.ofVirtual().name(mux.label() + "-s" + id + "-in").start(this::pump);
+    }
+
+    /** Reader thread: DATA from the peer. Never blocks. */
+    void received(byte[] data) {
+        lock.lock();
+        try {
+            if (aborted || remoteFin) {
+                return;
+            }
+            if (queued + data.length > Mux.WINDOW) {
+                // The peer ignored flow control: this stream cannot be trusted any more.
+                Thread.ofVirtual().start(() -> abort(true));
+                return;
+            }
+            inbound.add(data);
+            queued += data.length;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void credit(int n) {
+        lock.lock();
+        try {
+            sendCredit += Math.max(0, n);
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void remoteFin() {
+        lock.lock();
+        try {
+            remoteFin = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void drain() {
+        int uncredited = 0;
+        try {
+            OutputStream out = socket.getOutputStream();
+            while (true) {
+                byte[] chunk;
+                lock.lock();
+                try {
+                    while (inbound.isEmpty() && !remoteFin && !aborted) {
+                        changed.await();
+                    }
+                    if (aborted) {
+                        return;
+                    }
+                    chunk = inbound.poll();
+                    if (chunk == null) {
+                        break;
+                    }
+                    queued -= chunk.length;
+                } finally {
+                    lock.unlock();
+                }
+                out.write(chunk);
+                out.flush();
+                fromPeer.addAndGet(chunk.length);
+                uncredited += chunk.length;
+                if (uncredited >= CREDIT_BATCH || (isInboundEmpty() && uncredited > 0)) {
+                    mux.send(FrameType.WINDOW, id, ByteBuffer.allocate(4).putInt(uncredited).array());
+                    uncredited = 0;
+                }
+            }
+            socket.shutdownOutput();
+        } catch (IOException e) {
+            abort(true);
+            return;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            abort(true);
+            return;
+        }
+        directionDone(true);
+    }
+
+    private boolean isInboundEmpty() {
+        lock.lock();
+        try {
+            return inbound.isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void pump() {
+        byte[] buf = new byte[FrameIO.HEADER + FrameIO.MAX_PAYLOAD];
+        try {
+            InputStream in = socket.getInputStream();
+            while (true) {
+                int allowed;
+                lock.lock();
+                try {
+                    while (sendCredit <= 0 && !aborted) {
+                        changed.await();
+                    }
+                    if (aborted) {
+                        return;
+                    }
+                    allowed = (int) Math.min(FrameIO.MAX_PAYLOAD, sendCredit);
+                } finally {
+                    lock.unlock();
+                }
+                int n = in.read(buf, FrameIO.HEADER, allowed);
+                if (n < 0) {
+                    mux.send(FrameType.FIN, id, NO_BYTES);
+                    break;
+                }
+                if (n == 0) {
+                    continue;
+                }
+                lock.lock();
+                try {
+                    sendCredit -= n;
+                } finally {
+                    lock.unlock();
+                }
+                FrameIO.header(buf, FrameType.DATA, 0, id, n);
+                mux.sendRaw(buf, 0, FrameIO.HEADER + n);
+                toPeer.addAndGet(n);
+                mux.countOut(n);
+            }
+        } catch (IOException e) {
+            abort(true);
+            return;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            abort(true);
+            return;
+        }
+        directionDone(false);
+    }
+
+    private void directionDone(boolean inboundSide) {
+        boolean both;
+        lock.lock();
+        try {
+            if (inboundSide) {
+                inboundDone = true;
+            } else {
+                outboundDone = true;
+            }
+            both = inboundDone && outboundDone;
+        } finally {
+            lock.unlock();
+        }
+        if (both) {
+            finish();
+        }
+    }
+
+    /** Ends the stream in both directions; with {@code tellPeer}, sends RESET. */
+    public void abort(boolean tellPeer) {
+        lock.lock();
+        try {
+            if (aborted) {
+                return;
+            }
+            aborted = true;
+            inbound.clear();
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (tellPeer && !mux.closed()) {
+            mux.sendQuietly(FrameType.RESET, id, new byte[] {0});
+        }
+        finish();
+    }
+
+    private void finish() {
+        if (finished.compareAndSet(false, true)) {
+            closeSocket(socket);
+            mux.removed(this);
+        }
+    }
+
+    private static void closeSocket(Socket s) {
+        if (s != null) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // Already gone.
+            }
+        }
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public OpenInfo info() {
+        return info;
+    }
+
+    /** Bytes the peer sent on this stream that were written to the local socket. */
+    public long bytesFromPeer() {
+        return fromPeer.get();
+    }
+
+    /** Bytes read from the local socket and sent to the peer. */
+    public long bytesToPeer() {
+        return toPeer.get();
+    }
+
+    public long ageNanos() {
+        return System.nanoTime() - openedAt;
+    }
+}

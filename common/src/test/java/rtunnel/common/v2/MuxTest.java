@@ -1,0 +1,237 @@
+package rtunnel.common.v2;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Two Mux ends over a real loopback TCP connection; the "dynamic" end connects streams to a test service. */
+class MuxTest {
+    private static final InetAddress LO = InetAddress.getLoopbackAddress();
+    private final List<AutoCloseable> closeMe = new ArrayList<>();
+    private Mux fixedSide;
+    private Mux dynamicSide;
+    private ServerSocket clientPort;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (fixedSide != null) {
+            fixedSide.close("test over");
+        }
+        if (dynamicSide != null) {
+            dynamicSide.close("test over");
+        }
+        for (AutoCloseable c : closeMe) {
+            c.close();
+        }
+    }
+
+    /** Starts a service, the two mux ends, and a client port whose connections become streams. */
+    private void link(Consumer<Socket> service, Duration pingInterval, Duration pingTimeout) throws Exception {
+        ServerSocket svc = new ServerSocket(0, 50, LO);
+        closeMe.add(svc);
+        Thread.ofVirtual().start(() -> {
+            while (!svc.isClosed()) {
+                try {
+                    Socket s = svc.accept();
+                    Thread.ofVirtual().start(() -> service.accept(s));
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        ServerSocket linkListen = new ServerSocket(0, 1, LO);
+        closeMe.add(linkListen);
+        Socket dyn = new Socket(LO, linkListen.getLocalPort());
+        Socket fix = linkListen.accept();
+        closeMe.add(dyn);
+        closeMe.add(fix);
+        dynamicSide = new Mux(dyn, dyn.getInputStream(), dyn.getOutputStream(), new Mux.Listener() {
+            @Override
+            public void opened(Mux mux, MuxStream stream) {
+                try {
+                    stream.attach(new Socket(LO, svc.getLocalPort()));
+                } catch (IOException e) {
+                    stream.abort(true);
+                }
+            }
+        }, true, pingInterval, pingTimeout, "dyn");
+        fixedSide = new Mux(fix, fix.getInputStream(), fix.getOutputStream(), new Mux.Listener() {
+        }, false, pingInterval, pingTimeout, "fix");
+        dynamicSide.start();
+        fixedSide.start();
+        clientPort = new ServerSocket(0, 50, LO);
+        closeMe.add(clientPort);
+        Thread.ofVirtual().start(() -> {
+            while (!clientPort.isClosed()) {
+                try {
+                    Socket c = clientPort.accept();
+                    fixedSide.open(c, new OpenInfo((InetSocketAddress) c.getRemoteSocketAddress(),
+                            (InetSocketAddress) c.getLocalSocketAddress()));
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+    }
+
+    private static void echo(Socket s) {
+        try (s) {
+            s.getInputStream().transferTo(s.getOutputStream());
+        } catch (IOException e) {
+            // client gone
+        }
+    }
+
+    private Socket client() throws IOException {
+        Socket c = new Socket(LO, clientPort.getLocalPort());
+        closeMe.add(c);
+        return c;
+    }
+
+    @Test
+    @Timeout(60)
+    void manyConcurrentStreamsEchoTheirBytesIntact() throws Exception {
+        link(MuxTest::echo, Duration.ofSeconds(20), Duration.ofSeconds(60));
+        int streams = 12;
+        List<Thread> threads = new ArrayList<>();
+        List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (int i = 0; i < streams; i++) {
+            int seed = i;
+            threads.add(Thread.ofVirtual().start(() -> {
+                try {
+                    byte[] data = new byte[3_000_000 + seed];
+                    new Random(seed).nextBytes(data);
+                    Socket c = client();
+                    Thread w = Thread.ofVirtual().start(() -> {
+                        try {
+                            c.getOutputStream().write(data);
+                            c.shutdownOutput();
+                        } catch (IOException e) {
+                            failures.add(e);
+                        }
+                    });
+                    byte[] back = c.getInputStream().readAllBytes();
+                    w.join();
+                    assertArrayEquals(MessageDigest.getInstance("SHA-256").digest(data),
+                            MessageDigest.getInstance("SHA-256").digest(back));
+                } catch (Throwable t) {
+                    failures.add(t);
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertTrue(failures.isEmpty(), failures.toString());
+        assertTrue(fixedSide.bytesOut() >= streams * 3_000_000L);
+    }
+
+    @Test
+    @Timeout(30)
+    void halfCloseReachesTheServiceWhichThenReplies() throws Exception {
+        link(s -> {
+            try (s) {
+                byte[] all = s.getInputStream().readAllBytes();
+                s.getOutputStream().write(("got " + all.length + " bytes").getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                // ignore
+            }
+        }, Duration.ofSeconds(20), Duration.ofSeconds(60));
+        Socket c = client();
+        c.getOutputStream().write(new byte[12345]);
+        c.shutdownOutput();
+        assertEquals("got 12345 bytes", new String(c.getInputStream().readAllBytes(), StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    @Timeout(60)
+    void aStalledReaderDoesNotSlowAnotherStream() throws Exception {
+        link(s -> {
+            try (s) {
+                byte[] buf = new byte[64 * 1024];
+                OutputStream o = s.getOutputStream();
+                for (int i = 0; i < 1600; i++) { // 100 MiB
+                    o.write(buf);
+                }
+            } catch (IOException e) {
+                // the stalled client is closed at the end of the test
+            }
+        }, Duration.ofSeconds(20), Duration.ofSeconds(60));
+        Socket stalled = client(); // never reads
+        stalled.setReceiveBufferSize(4096);
+        Thread.sleep(300);
+        Socket reader = client();
+        long t0 = System.nanoTime();
+        long n = reader.getInputStream().transferTo(OutputStream.nullOutputStream());
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertEquals(1600L * 64 * 1024, n);
+        assertTrue(ms < 30_000, "100 MiB took " + ms + " ms beside a stalled stream");
+        assertTrue(fixedSide.activeStreams() >= 1, "the stalled stream is still open");
+        assertTrue(!fixedSide.closed(), "the link is alive");
+    }
+
+    @Test
+    @Timeout(30)
+    void aSilentPeerIsDroppedAfterTheTimeout() throws Exception {
+        ServerSocket listen = new ServerSocket(0, 1, LO);
+        closeMe.add(listen);
+        Socket mute = new Socket(LO, listen.getLocalPort()); // never writes, never reads
+        closeMe.add(mute);
+        Socket s = listen.accept();
+        closeMe.add(s);
+        CountDownLatch down = new CountDownLatch(1);
+        String[] why = new String[1];
+        fixedSide = new Mux(s, s.getInputStream(), s.getOutputStream(), new Mux.Listener() {
+            @Override
+            public void linkClosed(Mux mux, String reason) {
+                why[0] = reason;
+                down.countDown();
+            }
+        }, false, Duration.ofMillis(200), Duration.ofSeconds(1), "fix");
+        long t0 = System.nanoTime();
+        fixedSide.start();
+        assertTrue(down.await(10, TimeUnit.SECONDS));
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(ms >= 900 && ms < 5000, "dropped after " + ms + " ms");
+        assertTrue(why[0].contains("no word"), why[0]);
+    }
+
+    @Test
+    @Timeout(30)
+    void garbageFromThePeerEndsOnlyTheLink() throws Exception {
+        link(MuxTest::echo, Duration.ofSeconds(20), Duration.ofSeconds(60));
+        Socket c = client();
+        c.getOutputStream().write("x".getBytes());
+        assertEquals('x', c.getInputStream().read());
+        // A frame type no version sends: the dynamic end must drop the link, not crash.
+        fixedSide.sendRaw(new byte[] {0x7f, 0, 0, 0, 0, 0, 0, 0}, 0, 8);
+        InputStream in = c.getInputStream();
+        assertEquals(-1, in.read(), "the client's session ends with the link");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!dynamicSide.closed() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(dynamicSide.closed());
+    }
+}
