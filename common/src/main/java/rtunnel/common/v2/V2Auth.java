@@ -6,7 +6,6 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.security.cert.Certificate;
-import java.security.cert.CertificateEncodingException;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -34,7 +33,7 @@ public final class V2Auth {
     public static byte[] channelBinding(Certificate serverCert) {
         try {
             return MessageDigest.getInstance("SHA-256").digest(serverCert.getEncoded());
-        } catch (GeneralSecurityException | CertificateEncodingException e) {
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("SHA-256 is part of every JDK", e);
         }
     }
