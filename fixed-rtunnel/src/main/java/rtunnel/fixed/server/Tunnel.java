@@ -1,207 +1,26 @@
 package rtunnel.fixed.server;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.net.SocketTimeoutException;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-
-import javax.net.ssl.SSLSocket;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import rtunnel.common.control.TunnelInfo;
-import rtunnel.common.net.IpAddresses;
-import rtunnel.common.protocol.V1;
-import rtunnel.common.relay.Relay;
-import rtunnel.common.relay.SocketTuning;
 
-/**
- * One v1 tunnel: a fresh client port, keepalives while nobody comes, then one client session
- * relayed through the TLS link. When either end closes, the tunnel ends (SPEC A3 step 9).
- *
- * <p>Threads: the tunnel's own thread accepts on the client port, sends keepalives and START,
- * then copies client to peer; a second virtual thread reads the peer from the start, so a link
- * that closes while waiting ends the tunnel at once, and later copies peer to client. Only the
- * tunnel's own thread writes to the TLS socket.
- */
-final class Tunnel {
-    private static final Logger log = LoggerFactory.getLogger(Tunnel.class);
-
-    private final SSLSocket tls;
-    private final Socket raw;
-    private final String hostname;
-    private final InetAddress remote;
-    private final Instant connectedAt = Instant.now();
-    private final AccessPolicy policy;
-    private final Duration keepaliveInterval;
-    private final AtomicBoolean closed = new AtomicBoolean();
-    /** Bytes that came in over the link from the dynamic side, and went out to it. */
-    private final AtomicLong bytesIn = new AtomicLong();
-    private final AtomicLong bytesOut = new AtomicLong();
-    private volatile long id;
-    private volatile ServerSocket listener;
-    private volatile Socket client;
-
-    Tunnel(Socket raw, SSLSocket tls, String hostname, AccessPolicy policy, Duration keepaliveInterval) {
-        this.raw = raw;
-        this.tls = tls;
-        this.hostname = hostname;
-        this.remote = raw.getInetAddress();
-        this.policy = policy;
-        this.keepaliveInterval = keepaliveInterval;
-    }
-
-    /** Binds the client port; the caller lists the tunnel only once this worked. */
-    void bind(InetAddress clientInterface) throws IOException {
-        ServerSocket s = new ServerSocket();
-        s.bind(new InetSocketAddress(clientInterface, 0), 16);
-        listener = s;
-    }
-
-    /** Serves the tunnel until it ends; returns when every socket of it is closed. */
-    void run() {
-        log.info("tunnel {} up: port {} remote {} hostname {} protocol 1", id, port(), IpAddresses.format(remote), hostname);
-        Thread reader = Thread.ofVirtual().name("tunnel-" + id + "-in").start(this::readFromPeer);
-        try {
-            Socket c = awaitClient();
-            if (c != null) {
-                serveSession(c);
-            }
-        } finally {
-            close();
-            try {
-                reader.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            log.info("tunnel {} down: port {} remote {} hostname {} bytes in {} out {}", id, port(),
-                    IpAddresses.format(remote), hostname, bytesIn.get(), bytesOut.get());
-        }
-    }
-
-    /** Accepts on the client port until an allowed client comes; keepalives on each idle interval. */
-    private Socket awaitClient() {
-        long nextKeepalive = System.nanoTime() + keepaliveInterval.toNanos();
-        while (!closed.get()) {
-            Socket s;
-            try {
-                long waitMillis = Math.max(1, (nextKeepalive - System.nanoTime()) / 1_000_000);
-                listener.setSoTimeout((int) Math.min(Integer.MAX_VALUE, waitMillis));
-                s = listener.accept();
-            } catch (SocketTimeoutException e) {
-                if (!send(V1.KEEPALIVE)) {
-                    return null;
-                }
-                nextKeepalive = System.nanoTime() + keepaliveInterval.toNanos();
-                continue;
-            } catch (IOException e) {
-                return null;
-            }
-            InetAddress from = s.getInetAddress();
-            if (!policy.admitClient(from)) {
-                log.warn("tunnel {}: client {} refused: not on the client allowlist (--addip-client)", id,
-                        IpAddresses.format(from));
-                Relay.closeQuietly(s);
-                continue;
-            }
-            SocketTuning.tune(s);
-            client = s;
-            Relay.closeQuietly(listener);
-            if (!send(V1.START)) {
-                return null;
-            }
-            return s;
-        }
-        return null;
-    }
-
-    private void serveSession(Socket c) {
-        long started = System.nanoTime();
-        String from = IpAddresses.format(c.getInetAddress()) + ":" + c.getPort();
-        log.info("tunnel {}: session from {} started", id, from);
-        try {
-            Relay.pump(c.getInputStream(), tls.getOutputStream(), bytesOut, Relay.BUFFER_SIZE);
-        } catch (IOException e) {
-            log.debug("tunnel {}: client to peer ended: {}", id, e.toString());
-        }
-        close();
-        log.info("tunnel {}: session from {} ended: {} bytes from client, {} bytes to client, {} ms", id, from,
-                bytesOut.get(), bytesIn.get(), (System.nanoTime() - started) / 1_000_000);
-    }
-
-    /** Reads the peer for the whole life of the link; before a session, anything but EOF is a fault. */
-    private void readFromPeer() {
-        byte[] buffer = new byte[Relay.BUFFER_SIZE];
-        try {
-            InputStream in = tls.getInputStream();
-            int n = in.read(buffer);
-            if (n < 0) {
-                return;
-            }
-            Socket c = client;
-            if (c == null) {
-                log.warn("tunnel {}: peer sent data before a session started; closing", id);
-                return;
-            }
-            OutputStream out = c.getOutputStream();
-            out.write(buffer, 0, n);
-            bytesIn.addAndGet(n);
-            Relay.pump(in, out, bytesIn, buffer);
-        } catch (IOException e) {
-            log.debug("tunnel {}: peer to client ended: {}", id, e.toString());
-        } finally {
-            close();
-        }
-    }
-
-    private boolean send(byte[] message) {
-        try {
-            OutputStream out = tls.getOutputStream();
-            out.write(message);
-            out.flush();
-            return true;
-        } catch (IOException e) {
-            log.debug("tunnel {}: write to peer failed: {}", id, e.toString());
-            close();
-            return false;
-        }
-    }
-
-    /** Ends the tunnel from any thread; closes the TCP socket beneath TLS so no close can block. */
-    void close() {
-        if (closed.compareAndSet(false, true)) {
-            Relay.closeQuietly(listener);
-            Relay.closeQuietly(client);
-            Relay.closeQuietly(raw);
-        }
-    }
-
+/** A live tunnel as the registry and the control socket see it, whatever its protocol. */
+interface Tunnel {
     /** Called by the registry as the tunnel is listed. */
-    void assignId(long tunnelId) {
-        this.id = tunnelId;
-    }
+    void assignId(long id);
 
-    long id() {
-        return id;
-    }
+    long id();
 
-    int port() {
-        ServerSocket s = listener;
-        return s == null ? 0 : s.getLocalPort();
-    }
+    String hostname();
 
-    TunnelInfo info() {
-        Socket c = client;
-        int sessions = c != null && !closed.get() ? 1 : 0;
-        return new TunnelInfo(id, port(), remote, hostname, connectedAt, 1, sessions, bytesIn.get(), bytesOut.get());
-    }
+    int port();
+
+    /** 1 or 2. */
+    int protocol();
+
+    TunnelInfo info();
+
+    /** Serves until the tunnel ends; returns when every socket of it is closed. */
+    void run();
+
+    /** Ends the tunnel from any thread. */
+    void close();
 }

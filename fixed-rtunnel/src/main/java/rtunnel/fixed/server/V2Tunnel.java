@@ -1,0 +1,207 @@
+package rtunnel.fixed.server;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import rtunnel.common.control.TunnelInfo;
+import rtunnel.common.net.IpAddresses;
+import rtunnel.common.relay.Relay;
+import rtunnel.common.relay.SocketTuning;
+import rtunnel.common.v2.Mux;
+import rtunnel.common.v2.MuxStream;
+import rtunnel.common.v2.OpenInfo;
+
+/**
+ * A v2 tunnel: one port for its whole life, any number of concurrent client sessions, carried as
+ * streams over the newest of its links. A rotating or restarted dynamic side attaches a new link;
+ * older links take no new sessions and close once their last session ends. The tunnel ends when
+ * its last link is gone.
+ */
+final class V2Tunnel implements Tunnel {
+    private static final Logger log = LoggerFactory.getLogger(V2Tunnel.class);
+
+    private final String hostname;
+    private final ServerSocket listener;
+    private final AccessPolicy policy;
+    private final Instant connectedAt = Instant.now();
+    private final List<Link> links = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicInteger sessions = new AtomicInteger();
+    private final AtomicLong closedBytesIn = new AtomicLong();
+    private final AtomicLong closedBytesOut = new AtomicLong();
+    private volatile long id;
+
+    /** A link and the address it came from. */
+    record Link(Mux mux, InetAddress remote) {
+    }
+
+    V2Tunnel(String hostname, ServerSocket listener, AccessPolicy policy) {
+        this.hostname = hostname;
+        this.listener = listener;
+        this.policy = policy;
+    }
+
+    /** Adds a link; it takes every new session from now on, older idle links are closed. */
+    void attach(Mux mux, InetAddress remote) {
+        Link fresh = new Link(mux, remote);
+        for (Link old : links) {
+            old.mux().closeWhenIdle();
+        }
+        links.add(fresh);
+        if (closed.get()) {
+            mux.close("tunnel closed");
+        }
+    }
+
+    /** Called from the link's listener when it ends. */
+    void linkClosed(Mux mux, String why) {
+        links.removeIf(l -> l.mux() == mux);
+        closedBytesIn.addAndGet(mux.bytesIn());
+        closedBytesOut.addAndGet(mux.bytesOut());
+        log.info("tunnel {}: link {} closed: {}", id, mux.label(), why);
+        if (links.isEmpty()) {
+            close();
+        }
+    }
+
+    @Override
+    public void run() {
+        log.info("tunnel {} up: port {} remote {} hostname {} protocol 2", id, port(), remoteText(), hostname);
+        try {
+            while (!closed.get()) {
+                Socket c;
+                try {
+                    c = listener.accept();
+                } catch (IOException e) {
+                    break;
+                }
+                admit(c);
+            }
+        } finally {
+            close();
+            log.info("tunnel {} down: port {} hostname {} bytes in {} out {}", id, port(), hostname,
+                    bytesIn(), bytesOut());
+        }
+    }
+
+    private void admit(Socket c) {
+        InetAddress from = c.getInetAddress();
+        if (!policy.admitClient(from)) {
+            log.warn("tunnel {}: client {} refused: not on the client allowlist (--addip-client)", id,
+                    IpAddresses.format(from));
+            Relay.closeQuietly(c);
+            return;
+        }
+        Link link = newestLink();
+        if (link == null) {
+            Relay.closeQuietly(c);
+            return;
+        }
+        SocketTuning.tune(c);
+        try {
+            MuxStream s = link.mux().open(c, new OpenInfo((InetSocketAddress) c.getRemoteSocketAddress(),
+                    (InetSocketAddress) c.getLocalSocketAddress()));
+            sessions.incrementAndGet();
+            log.info("tunnel {}: session {} from {}:{} started", id, s.id(), IpAddresses.format(from), c.getPort());
+        } catch (IOException e) {
+            log.warn("tunnel {}: cannot open a session for {}: {}", id, IpAddresses.format(from), e.getMessage());
+            Relay.closeQuietly(c);
+        }
+    }
+
+    /** For audit: a session's end, called by the link's listener. */
+    void sessionClosed(MuxStream s) {
+        sessions.decrementAndGet();
+        InetSocketAddress from = s.info().client();
+        log.info("tunnel {}: session {} from {}:{} ended: {} bytes from client, {} bytes to client, {} ms", id,
+                s.id(), IpAddresses.format(from.getAddress()), from.getPort(), s.bytesToPeer(), s.bytesFromPeer(),
+                s.ageNanos() / 1_000_000);
+    }
+
+    private Link newestLink() {
+        for (int i = links.size() - 1; i >= 0; i--) {
+            Link l = links.get(i);
+            if (!l.mux().closed() && !l.mux().draining()) {
+                return l;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            Relay.closeQuietly(listener);
+            for (Link l : links) {
+                l.mux().close("tunnel closed");
+            }
+        }
+    }
+
+    boolean isClosed() {
+        return closed.get();
+    }
+
+    @Override
+    public void assignId(long tunnelId) {
+        this.id = tunnelId;
+    }
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    @Override
+    public String hostname() {
+        return hostname;
+    }
+
+    @Override
+    public int protocol() {
+        return 2;
+    }
+
+    @Override
+    public int port() {
+        return listener.getLocalPort();
+    }
+
+    private String remoteText() {
+        Link l = newestLink();
+        return l == null ? "-" : IpAddresses.format(l.remote());
+    }
+
+    private long bytesIn() {
+        return closedBytesIn.get() + links.stream().mapToLong(l -> l.mux().bytesIn()).sum();
+    }
+
+    private long bytesOut() {
+        return closedBytesOut.get() + links.stream().mapToLong(l -> l.mux().bytesOut()).sum();
+    }
+
+    /** Milliseconds since the newest link last heard its peer. */
+    long lastHeardMillis() {
+        Link l = newestLink();
+        return l == null ? -1 : l.mux().silenceNanos() / 1_000_000;
+    }
+
+    @Override
+    public TunnelInfo info() {
+        Link l = newestLink();
+        InetAddress remote = l != null ? l.remote() : links.isEmpty() ? null : links.get(0).remote();
+        return new TunnelInfo(id, port(), remote, hostname, connectedAt, 2, sessions.get(), bytesIn(), bytesOut());
+    }
+}
