@@ -93,7 +93,7 @@ final class SyslogStream extends OutputStream {
         if (socket != null) {
             try {
                 socket.close();
-            } catch (IOException ignored) {
+            } catch (RuntimeException ignored) {
                 // Already broken.
             }
             socket = null;

@@ -58,7 +58,7 @@ public final class FixedServer {
         }
         FixedServer server = new FixedServer(port, control, registry);
         TunnelListener listener = new TunnelListener(port, tls, config.password(), policy, registry,
-                config.clientInterface(), V1.KEEPALIVE_INTERVAL);
+                new PortAllocator(config.clientInterface(), 0, 0), V1.KEEPALIVE_INTERVAL);
         Thread.ofPlatform().name("tunnel-accept").daemon(true).start(listener);
         Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "shutdown"));
         log.info("listening on port {} (TLS), control socket {}, client ports on {}, certificate {}",

@@ -1,7 +1,6 @@
 package rtunnel.fixed.server;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
@@ -32,17 +31,17 @@ final class TunnelListener implements Runnable {
     private final Password password;
     private final AccessPolicy policy;
     private final TunnelRegistry registry;
-    private final InetAddress clientInterface;
+    private final PortAllocator ports;
     private final Duration keepaliveInterval;
 
     TunnelListener(ServerSocket server, SSLContext tlsContext, Password password, AccessPolicy policy,
-            TunnelRegistry registry, InetAddress clientInterface, Duration keepaliveInterval) {
+            TunnelRegistry registry, PortAllocator ports, Duration keepaliveInterval) {
         this.server = server;
         this.tlsContext = tlsContext;
         this.password = password;
         this.policy = policy;
         this.registry = registry;
-        this.clientInterface = clientInterface;
+        this.ports = ports;
         this.keepaliveInterval = keepaliveInterval;
     }
 
@@ -72,7 +71,7 @@ final class TunnelListener implements Runnable {
     }
 
     private void serve(Socket raw, String peer) {
-        Tunnel tunnel;
+        V1Tunnel tunnel;
         try {
             SocketTuning.tune(raw);
             raw.setSoTimeout((int) V1.HANDSHAKE_TIMEOUT.toMillis());
@@ -82,7 +81,7 @@ final class TunnelListener implements Runnable {
             }
             V1Handshake.Link link = V1Handshake.complete(raw, tlsContext, password);
             raw.setSoTimeout(0);
-            tunnel = new Tunnel(raw, link.tls(), link.hostname(), policy, keepaliveInterval);
+            tunnel = new V1Tunnel(raw, link.tls(), link.hostname(), policy, keepaliveInterval);
         } catch (V1Handshake.Refused e) {
             log.warn("tunnel connection from {} refused: {}", peer, e.getMessage());
             Relay.closeQuietly(raw);
@@ -93,8 +92,8 @@ final class TunnelListener implements Runnable {
             return;
         }
         try {
-            tunnel.bind(clientInterface);
-        } catch (IOException e) {
+            tunnel.bind(ports.bind(tunnel.hostname(), 0));
+        } catch (PortAllocator.Refusal e) {
             log.warn("tunnel connection from {}: cannot bind a client port: {}", peer, e.getMessage());
             tunnel.close();
             return;

@@ -1,0 +1,118 @@
+package rtunnel.common.tls;
+
+import java.io.IOException;
+import java.net.Socket;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.List;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedTrustManager;
+import javax.net.ssl.X509TrustManager;
+
+import rtunnel.common.cli.RtunnelException;
+
+/**
+ * TLS set-up for both programs: SunJSSE, TLS 1.3 and 1.2 only, no SNI (the original sends none
+ * and the server has one certificate). The TLS layer is started on a socket that has already
+ * carried the clear-text TUNNEL01 exchange, so sockets are wrapped rather than created.
+ */
+public final class TlsContexts {
+    public static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+
+    private TlsContexts() {
+    }
+
+    public static SSLContext server(ServerCredentials creds) throws RtunnelException {
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            char[] none = new char[0];
+            ks.setKeyEntry("server", creds.key(), none, creds.chain().toArray(new Certificate[0]));
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, none);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(kmf.getKeyManagers(), null, null);
+            return ctx;
+        } catch (GeneralSecurityException | IOException e) {
+            throw RtunnelException.failure("cannot set up TLS with this key and certificate: " + e.getMessage(), e);
+        }
+    }
+
+    /** A client context that checks the server with the given trust manager. */
+    public static SSLContext client(X509TrustManager trust) {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, new TrustManager[] {trust}, null);
+            return ctx;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("TLS is not available in this JDK: " + e.getMessage(), e);
+        }
+    }
+
+    /** A client context that accepts any server certificate: only with an explicit option, as the original did. */
+    public static SSLContext trustAll() {
+        return client(new TrustAll());
+    }
+
+    public static SSLSocket wrapServer(SSLContext ctx, Socket raw) throws IOException {
+        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(raw, null, raw.getPort(), true);
+        s.setUseClientMode(false);
+        s.setEnabledProtocols(PROTOCOLS);
+        return s;
+    }
+
+    /** Wraps a connected socket as a TLS client; {@code alpn} may be empty (v1: the original offers none). */
+    public static SSLSocket wrapClient(SSLContext ctx, Socket raw, String... alpn) throws IOException {
+        // A null host keeps the JDK from sending SNI.
+        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(raw, null, raw.getPort(), true);
+        s.setUseClientMode(true);
+        SSLParameters p = s.getSSLParameters();
+        p.setProtocols(PROTOCOLS);
+        p.setServerNames(List.of());
+        if (alpn.length > 0) {
+            p.setApplicationProtocols(alpn);
+        }
+        s.setSSLParameters(p);
+        return s;
+    }
+
+    /** Accepts every certificate; the checks that matter are done by the caller where wanted. */
+    static final class TrustAll extends X509ExtendedTrustManager {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
+        }
+    }
+}
