@@ -1,5 +1,7 @@
 package rtunnel.dynamic;
 
+import java.io.IOException;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -10,61 +12,177 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import rtunnel.common.cli.RtunnelException;
+import rtunnel.common.relay.Relay;
 import rtunnel.common.tls.TlsContexts;
 
 /**
  * The reconnect loop: dial, serve the link until it ends, wait, dial again, for as long as the
  * program runs. Failures back off from 1 s to 30 s; at most one dial per second in any case,
  * so a server that accepts and closes at once cannot make a busy loop.
+ *
+ * <p>With a v2 server the alarm rotates links without a gap: a new link takes the tunnel over
+ * (same id, same port) before the old one is retired, and sessions on the old one finish.
  */
 final class DynamicClient {
     private static final Logger log = LoggerFactory.getLogger(DynamicClient.class);
     static final Duration MIN_DIAL_SPACING = Duration.ofSeconds(1);
 
     private final DynamicConfig config;
-    private final SSLContext tls;
+    private final Dialer dialer;
     private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30));
     private final CountDownLatch stopping = new CountDownLatch(1);
-    private volatile V1Link current;
+    private volatile V1Link currentV1;
+    private volatile V2Link currentV2;
+    private volatile Socket dialing;
 
     DynamicClient(DynamicConfig config) throws RtunnelException {
         this.config = config;
-        this.tls = TlsContexts.trustAll();
+        SSLContext tls = TlsContexts.trustAll();
+        this.dialer = new Dialer(config, tls);
     }
 
     /** Runs until {@link #stop()}. */
     void run() {
-        log.info("starting: server {}:{}, local service {}:{}, hostname {}, alarm {}", 
-                config.remoteIp().getHostAddress(), config.remotePort(), config.localIp().getHostAddress(),
-                config.localPort(), config.hostname(),
-                config.alarm().isZero() ? "off" : config.alarm().toSeconds() + " s");
+        log.info("starting: server {}, local service {}:{}, hostname {}, alarm {}, protocol {}", dialer.server(),
+                config.localIp().getHostAddress(), config.localPort(), config.hostname(),
+                config.alarm().isZero() ? "off" : config.alarm().toSeconds() + " s",
+                config.protocol() == 0 ? "auto" : config.protocol());
         log.warn("the server's certificate is not verified (protocol v1 behaviour): "
                 + "anyone able to intercept the connection could pose as the server");
-        while (stopping.getCount() > 0) {
+        while (!stopped()) {
             long dialedAt = System.nanoTime();
-            V1Link link = new V1Link(config, tls);
-            current = link;
-            if (stopping.getCount() == 0) {
-                break;
-            }
-            LinkOutcome outcome = link.run();
-            current = null;
+            LinkOutcome outcome = once();
             Duration delay;
             if (outcome.healthy()) {
                 backoff.reset();
                 delay = Duration.ZERO;
             } else {
                 delay = backoff.next();
-                log.info("dialing again in {} s", delay.toSeconds());
+                if (!stopped()) {
+                    log.info("dialing again in {} s", delay.toSeconds());
+                }
             }
-            Duration sinceDial = Duration.ofNanos(System.nanoTime() - dialedAt);
-            Duration spacing = MIN_DIAL_SPACING.minus(sinceDial);
-            if (spacing.compareTo(delay) > 0) {
-                delay = spacing;
-            }
-            pause(delay);
+            Duration spacing = MIN_DIAL_SPACING.minus(Duration.ofNanos(System.nanoTime() - dialedAt));
+            pause(spacing.compareTo(delay) > 0 ? spacing : delay);
         }
         log.info("stopped");
+    }
+
+    private boolean stopped() {
+        return stopping.getCount() == 0;
+    }
+
+    /** One dial and the life of what it brought. */
+    private LinkOutcome once() {
+        Dialer.Dialed d;
+        try {
+            d = dialer.dial(s -> dialing = s);
+        } catch (Dialer.Failed e) {
+            if (!stopped()) {
+                log.warn("{}", e.getMessage());
+            }
+            return stopped() ? LinkOutcome.STOPPED : e.outcome();
+        } finally {
+            dialing = null;
+        }
+        if (stopped()) {
+            d.close();
+            return LinkOutcome.STOPPED;
+        }
+        if (d.v2()) {
+            return runV2(d);
+        }
+        if (config.protocol() == 2) {
+            d.close();
+            log.error("{} speaks only protocol 1, and --protocol=2 was given", dialer.server());
+            return LinkOutcome.REFUSED;
+        }
+        if (!config.password().fitsV1()) {
+            d.close();
+            log.error("{} speaks only protocol 1, which needs a --password of exactly 16 hex digits", dialer.server());
+            return LinkOutcome.REFUSED;
+        }
+        V1Link link = new V1Link(config, d, dialer.server());
+        currentV1 = link;
+        if (stopped()) {
+            link.close(LinkOutcome.STOPPED);
+        }
+        try {
+            return link.run();
+        } finally {
+            currentV1 = null;
+        }
+    }
+
+    private LinkOutcome runV2(Dialer.Dialed d) {
+        V2Link link;
+        try {
+            link = V2Link.open(config, d, dialer.server(), config.requestPort(), false);
+        } catch (IOException | V2Link.Refused e) {
+            d.close();
+            log.warn("{}", e.getMessage());
+            return LinkOutcome.REFUSED;
+        }
+        currentV2 = link;
+        Thread alarm = config.alarm().isZero() ? null : Thread.ofVirtual().name("alarm").start(this::rotateForever);
+        try {
+            // Wait for the current link to end; after a rotation the current one is the new link.
+            for (V2Link l = link; ; l = currentV2) {
+                while (!l.awaitEnd(Duration.ofSeconds(1))) {
+                    if (stopped()) {
+                        l.close("stopping");
+                    }
+                }
+                if (l == currentV2 || currentV2 == null) {
+                    return stopped() ? LinkOutcome.STOPPED : LinkOutcome.LINK_LOST;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return LinkOutcome.STOPPED;
+        } finally {
+            if (alarm != null) {
+                alarm.interrupt();
+            }
+            V2Link last = currentV2;
+            currentV2 = null;
+            if (last != null) {
+                last.close("stopping");
+            }
+        }
+    }
+
+    /** Every --alarm seconds: a new link takes over the tunnel, then the old one is retired. */
+    private void rotateForever() {
+        while (!stopped()) {
+            try {
+                Thread.sleep(config.alarm());
+            } catch (InterruptedException e) {
+                return;
+            }
+            V2Link old = currentV2;
+            if (old == null || stopped()) {
+                return;
+            }
+            try {
+                Dialer.Dialed d = dialer.dial(s -> { });
+                if (!d.v2()) {
+                    d.close();
+                    log.warn("alarm: {} no longer speaks protocol 2; keeping the current link", dialer.server());
+                    continue;
+                }
+                V2Link fresh = V2Link.open(config, d, dialer.server(), old.port(), true);
+                if (fresh.tunnelId() != old.tunnelId()) {
+                    log.warn("alarm: the server gave a new tunnel {} (port {}) instead of taking over tunnel {}",
+                            fresh.tunnelId(), fresh.port(), old.tunnelId());
+                }
+                currentV2 = fresh;
+                old.retire();
+                log.info("alarm: rotated to a new link (tunnel {}, port {})", fresh.tunnelId(), fresh.port());
+            } catch (Dialer.Failed | IOException | V2Link.Refused e) {
+                log.warn("alarm: cannot open a new link, keeping the current one: {}", e.getMessage());
+            }
+        }
     }
 
     private void pause(Duration d) {
@@ -82,9 +200,14 @@ final class DynamicClient {
     /** Ends the current link and the loop; safe from a shutdown hook. */
     void stop() {
         stopping.countDown();
-        V1Link link = current;
-        if (link != null) {
-            link.close(LinkOutcome.STOPPED);
+        Relay.closeQuietly(dialing);
+        V1Link v1 = currentV1;
+        if (v1 != null) {
+            v1.close(LinkOutcome.STOPPED);
+        }
+        V2Link v2 = currentV2;
+        if (v2 != null) {
+            v2.close("stopping");
         }
     }
 }

@@ -39,12 +39,12 @@ public final class DynamicCommand implements Callable<Integer> {
             description = "Port of the local service to expose. Default 22.")
     int localPort = 22;
 
-    @Option(names = "--password", paramLabel = "HEX16",
-            description = "Shared password: exactly 16 hex digits (8 bytes). Default: the original's \"PaSsWoRd\".")
+    @Option(names = "--password", paramLabel = "HEX",
+            description = "Shared password: 16 to 64 hex digits (protocol v1 takes exactly 16). Default: the original's \"PaSsWoRd\".")
     String passwordHex;
 
     @Option(names = "--hostname", paramLabel = "NAME",
-            description = "Name shown in --list-tunnels (first 8 bytes on protocol v1). Default: this machine's name.")
+            description = "Name shown in --list-tunnels (up to 64 characters; first 8 bytes on protocol v1). Default: this machine's name.")
     String hostname;
 
     @Option(names = "--alarm", paramLabel = "SECONDS", converter = Converters.Seconds.class,
@@ -54,6 +54,19 @@ public final class DynamicCommand implements Callable<Integer> {
     @Option(names = "--source-ip", paramLabel = "IPv4", converter = Converters.Ipv4.class,
             description = "Make the tunnel connection from this local address (multi-homed hosts).")
     InetAddress sourceIp;
+
+    @Option(names = "--protocol", paramLabel = "1|2|auto",
+            description = "Protocol: auto (default) uses v2 with a server that offers it and v1 otherwise; 1 or 2 forces one.")
+    String protocol = "auto";
+
+    @Option(names = "--request-port", paramLabel = "PORT", converter = Converters.Port.class,
+            description = "Protocol v2: ask the server for this tunnel port (it must be free and inside its --client-ports).")
+    int requestPort;
+
+    @Option(names = "--proxy-protocol", paramLabel = "1|2",
+            description = "Protocol v2: send a PROXY protocol header (version 1 text or 2 binary) to the local service, "
+                + "so it sees the real client address.")
+    String proxyProtocol;
 
     @Option(names = "--notroot", description = "Do not drop privileges to nobody.")
     boolean notRoot;
@@ -76,14 +89,31 @@ public final class DynamicCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws RtunnelException {
-        Password password = passwordHex == null ? Password.DEFAULT : Password.parseHex16("--password", passwordHex);
+        Password password = passwordHex == null ? Password.DEFAULT : Password.parseHex("--password", passwordHex);
         String name = hostname != null ? hostname : Unix.hostname();
         if (name.isEmpty() || name.chars().anyMatch(c -> c < 0x21 || c == 0x7f)) {
             throw RtunnelException.usage("--hostname must be printable and without spaces");
         }
+        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 64) {
+            throw RtunnelException.usage("--hostname is longer than 64 bytes");
+        }
+        int proto = switch (protocol) {
+            case "auto" -> 0;
+            case "1" -> 1;
+            case "2" -> 2;
+            default -> throw RtunnelException.usage("invalid value for --protocol: '" + protocol + "' (1, 2 or auto)");
+        };
+        if (proto == 1 && !password.fitsV1()) {
+            throw RtunnelException.usage("--protocol=1 needs a --password of exactly 16 hex digits");
+        }
+        int proxy = proxyProtocol == null ? 0 : switch (proxyProtocol) {
+            case "1", "v1" -> 1;
+            case "2", "v2" -> 2;
+            default -> throw RtunnelException.usage("invalid value for --proxy-protocol: '" + proxyProtocol + "' (1 or 2)");
+        };
         DynamicConfig config = new DynamicConfig(remoteIp, remotePort, localIp, localPort, password, name,
                 Duration.ofSeconds(alarmSeconds), sourceIp, notRoot, verbose || debug, debug,
-                logFile == null ? null : logFile.toAbsolutePath());
+                logFile == null ? null : logFile.toAbsolutePath(), proto, requestPort, proxy);
         return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
                 pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
             DynamicClient client = new DynamicClient(config);

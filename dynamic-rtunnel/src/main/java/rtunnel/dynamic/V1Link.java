@@ -10,7 +10,6 @@ import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 
 import org.slf4j.Logger;
@@ -19,10 +18,9 @@ import org.slf4j.LoggerFactory;
 import rtunnel.common.protocol.V1;
 import rtunnel.common.relay.Relay;
 import rtunnel.common.relay.SocketTuning;
-import rtunnel.common.tls.TlsContexts;
 
 /**
- * One v1 link to the fixed side (SPEC A3 from the dynamic side): clear magic, TLS, the 16-byte
+ * One v1 link to the fixed side (SPEC A3 from the dynamic side), after {@link Dialer}: the 16-byte
  * password and hostname block, then keepalives until START, then one session relayed to the
  * local service. {@link #run()} returns how it ended.
  */
@@ -33,18 +31,20 @@ final class V1Link {
     private static final long REFUSAL_WINDOW_NANOS = 2_000_000_000L;
 
     private final DynamicConfig config;
-    private final SSLContext tlsContext;
+    private final Dialer.Dialed dialed;
     private final String server;
-    private final Socket raw = new Socket();
+    private final Socket raw;
     private final AtomicReference<LinkOutcome> forced = new AtomicReference<>();
     private volatile Socket local;
     private volatile boolean inSession;
     private boolean authenticated;
 
-    V1Link(DynamicConfig config, SSLContext tlsContext) {
+    /** Continues a dialed link whose TLS handshake chose no ALPN: the server speaks v1. */
+    V1Link(DynamicConfig config, Dialer.Dialed dialed, String server) {
         this.config = config;
-        this.tlsContext = tlsContext;
-        this.server = config.remoteIp().getHostAddress() + ":" + config.remotePort();
+        this.dialed = dialed;
+        this.raw = dialed.raw();
+        this.server = server;
     }
 
     LinkOutcome run() {
@@ -67,28 +67,7 @@ final class V1Link {
     }
 
     private LinkOutcome serve() throws IOException {
-        try {
-            if (config.sourceIp() != null) {
-                raw.bind(new InetSocketAddress(config.sourceIp(), 0));
-            }
-            raw.connect(new InetSocketAddress(config.remoteIp(), config.remotePort()), CONNECT_TIMEOUT_MILLIS);
-        } catch (IOException e) {
-            if (forced.get() == null) {
-                log.warn("cannot connect to {}: {}", server, e.getMessage());
-            }
-            return forced.get() != null ? forced.get() : LinkOutcome.CONNECT_FAILED;
-        }
-        SocketTuning.tune(raw);
-        raw.setSoTimeout((int) V1.HANDSHAKE_TIMEOUT.toMillis());
-        raw.getOutputStream().write(V1.MAGIC);
-        byte[] answer = raw.getInputStream().readNBytes(V1.MESSAGE_LENGTH);
-        if (!Arrays.equals(answer, V1.MAGIC)) {
-            log.warn("{} closed the connection without answering TUNNEL01: is this address on its tunnel "
-                    + "allowlist (fixed_rtunnel --addip-tunnel), and is it a reverse tunnel server?", server);
-            return LinkOutcome.REFUSED;
-        }
-        SSLSocket tls = TlsContexts.wrapClient(tlsContext, raw);
-        tls.startHandshake();
+        SSLSocket tls = dialed.tls();
         byte[] auth = V1.authBlock(config.password(), config.hostname());
         try {
             OutputStream out = tls.getOutputStream();

@@ -2,6 +2,7 @@ package rtunnel.fixed;
 
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -35,8 +36,8 @@ public final class FixedCommand implements Callable<Integer> {
     static final Path ROOT_SOCKET = Path.of("/var/run/rtunnel.socket");
     static final Path USER_SOCKET = Path.of("/tmp/rtunnel.socket");
 
-    @Option(names = "--password", paramLabel = "HEX16",
-            description = "Shared password: exactly 16 hex digits (8 bytes). Default: the original's \"PaSsWoRd\".")
+    @Option(names = "--password", paramLabel = "HEX",
+            description = "Shared password: 16 to 64 hex digits (the original and protocol v1 take exactly 16). Default: the original's \"PaSsWoRd\".")
     String passwordHex;
 
     @Option(names = "--port", paramLabel = "PORT", converter = Converters.Port.class,
@@ -60,6 +61,18 @@ public final class FixedCommand implements Callable<Integer> {
     @Option(names = "--socketname", paramLabel = "FILE",
             description = "Control socket. Default /var/run/rtunnel.socket, or /tmp/rtunnel.socket with --notroot.")
     Path socketName;
+
+    @Option(names = "--client-ports", paramLabel = "LOW-HIGH",
+            description = "Hand out tunnel ports only from this range (protocol v2 peers may ask for one in it). Default: any free port.")
+    String clientPorts;
+
+    @Option(names = "--ping-interval", paramLabel = "SECONDS", converter = Converters.Seconds.class,
+            description = "Protocol v2: ping the dynamic side this often. Default 20.")
+    long pingInterval = 20;
+
+    @Option(names = "--ping-timeout", paramLabel = "SECONDS", converter = Converters.Seconds.class,
+            description = "Protocol v2: drop a link that said nothing for this long. Default 60.")
+    long pingTimeout = 60;
 
     @Option(names = "--notroot", description = "Do not drop privileges to nobody; use the non-root defaults.")
     boolean notRoot;
@@ -165,11 +178,16 @@ public final class FixedCommand implements Callable<Integer> {
         if (generateCert) {
             return CertificateCommand.generate(keyFile, certFile);
         }
-        Password password = passwordHex == null ? Password.DEFAULT : Password.parseHex16("--password", passwordHex);
+        Password password = passwordHex == null ? Password.DEFAULT : Password.parseHex("--password", passwordHex);
+        int[] range = clientPorts == null ? new int[] {0, 0} : Converters.portRange("--client-ports", clientPorts);
+        if (pingInterval < 1 || pingTimeout <= pingInterval || pingTimeout > 3600) {
+            throw RtunnelException.usage("--ping-interval must be at least 1 s and less than --ping-timeout (at most 3600 s)");
+        }
         FixedConfig config = new FixedConfig(password, port != null ? port : notRoot ? USER_PORT : ROOT_PORT,
                 clientInterface, maxTunnels, keyFile.toAbsolutePath(), certFile.toAbsolutePath(),
                 socket.toAbsolutePath(), notRoot, verbose || debug, debug,
-                logFile == null ? null : logFile.toAbsolutePath());
+                logFile == null ? null : logFile.toAbsolutePath(), range[0], range[1],
+                Duration.ofSeconds(pingInterval), Duration.ofSeconds(pingTimeout));
         return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
                 pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
             FixedServer server = FixedServer.start(config);

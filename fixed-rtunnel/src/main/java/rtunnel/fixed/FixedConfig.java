@@ -2,6 +2,7 @@ package rtunnel.fixed;
 
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 
 import rtunnel.common.protocol.Password;
 
@@ -10,8 +11,9 @@ import rtunnel.common.protocol.Password;
  * background server must not depend on the directory it was started from.
  *
  * @param clientInterface address client ports bind to, null for all
+ * @param clientPortLow first port handed to tunnels, 0 for any free port (then clientPortHigh is unused)
  */
 public record FixedConfig(Password password, int port, InetAddress clientInterface, int maxTunnels,
         Path keyFile, Path certFile, Path socketPath, boolean notRoot, boolean verbose, boolean debug,
-        Path logFile) {
+        Path logFile, int clientPortLow, int clientPortHigh, Duration pingInterval, Duration pingTimeout) {
 }

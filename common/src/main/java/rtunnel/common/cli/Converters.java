@@ -75,6 +75,24 @@ public final class Converters {
         }
     }
 
+    /** {@code LOW-HIGH}, both ports, LOW at most HIGH; a usage error otherwise. */
+    public static int[] portRange(String option, String value) throws RtunnelException {
+        String[] p = value.split("-", -1);
+        try {
+            if (p.length == 2) {
+                int low = parsePort(p[0], 1);
+                int high = parsePort(p[1], 1);
+                if (low <= high) {
+                    return new int[] {low, high};
+                }
+            }
+        } catch (TypeConversionException e) {
+            // Reported below with the whole value.
+        }
+        throw RtunnelException.usage("invalid value for " + option + ": '" + value
+                + "' is not a port range LOW-HIGH (like 40000-40999)");
+    }
+
     static int parsePort(String value, int min) {
         long n = parseLong(value, "a port number");
         if (n < min || n > 65535) {

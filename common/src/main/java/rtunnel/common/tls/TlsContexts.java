@@ -62,10 +62,23 @@ public final class TlsContexts {
         return client(new TrustAll());
     }
 
-    public static SSLSocket wrapServer(SSLContext ctx, Socket raw) throws IOException {
+    /**
+     * Wraps an accepted socket as the TLS server. When the client offers one of {@code alpn} it is
+     * selected; a client that offers none (the original) or others gets no ALPN and speaks v1.
+     */
+    public static SSLSocket wrapServer(SSLContext ctx, Socket raw, String... alpn) throws IOException {
         SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(raw, null, raw.getPort(), true);
         s.setUseClientMode(false);
         s.setEnabledProtocols(PROTOCOLS);
+        List<String> ours = List.of(alpn);
+        s.setHandshakeApplicationProtocolSelector((sock, offered) -> {
+            for (String p : offered) {
+                if (ours.contains(p)) {
+                    return p;
+                }
+            }
+            return ""; // no ALPN in the answer: the peer speaks v1
+        });
         return s;
     }
 

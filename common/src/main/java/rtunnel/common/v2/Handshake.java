@@ -50,7 +50,7 @@ public final class Handshake {
                 if (len == 0 || len > MAX_HOSTNAME || b.remaining() != len) {
                     throw new ProtocolException("HELLO with a bad hostname length");
                 }
-                String name = Printable.of(new String(take(b, len), StandardCharsets.UTF_8));
+                String name = new String(take(b, len), StandardCharsets.UTF_8);
                 return new Hello(nonce, mac, port, flags, name);
             } catch (BufferUnderflowException e) {
                 throw new ProtocolException("HELLO too short");

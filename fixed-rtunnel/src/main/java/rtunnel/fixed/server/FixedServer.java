@@ -57,8 +57,10 @@ public final class FixedServer {
             throw e;
         }
         FixedServer server = new FixedServer(port, control, registry);
-        TunnelListener listener = new TunnelListener(port, tls, config.password(), policy, registry,
-                new PortAllocator(config.clientInterface(), 0, 0), V1.KEEPALIVE_INTERVAL);
+        PortAllocator ports = new PortAllocator(config.clientInterface(), config.clientPortLow(), config.clientPortHigh());
+        V2Accept v2 = new V2Accept(config.password(), policy, registry, ports, config.pingInterval(), config.pingTimeout());
+        TunnelListener listener = new TunnelListener(port, tls, config.password(), policy, registry, ports,
+                V1.KEEPALIVE_INTERVAL, v2);
         Thread.ofPlatform().name("tunnel-accept").daemon(true).start(listener);
         Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "shutdown"));
         log.info("listening on port {} (TLS), control socket {}, client ports on {}, certificate {}",

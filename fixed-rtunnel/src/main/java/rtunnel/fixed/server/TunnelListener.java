@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.Optional;
 
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,6 +18,7 @@ import rtunnel.common.protocol.Password;
 import rtunnel.common.protocol.V1;
 import rtunnel.common.relay.Relay;
 import rtunnel.common.relay.SocketTuning;
+import rtunnel.common.v2.V2Wire;
 
 /**
  * The accept loop of the TLS port. The loop itself only checks the tunnel allowlist and the
@@ -33,9 +35,11 @@ final class TunnelListener implements Runnable {
     private final TunnelRegistry registry;
     private final PortAllocator ports;
     private final Duration keepaliveInterval;
+    private final V2Accept v2;
 
     TunnelListener(ServerSocket server, SSLContext tlsContext, Password password, AccessPolicy policy,
-            TunnelRegistry registry, PortAllocator ports, Duration keepaliveInterval) {
+            TunnelRegistry registry, PortAllocator ports, Duration keepaliveInterval, V2Accept v2) {
+        this.v2 = v2;
         this.server = server;
         this.tlsContext = tlsContext;
         this.password = password;
@@ -61,7 +65,9 @@ final class TunnelListener implements Runnable {
             if (!policy.admitTunnel(s.getInetAddress())) {
                 log.warn("tunnel connection from {} refused: not on the tunnel allowlist (--addip-tunnel)", peer);
                 Relay.closeQuietly(s);
-            } else if (registry.full()) {
+            } else if (registry.full() && registry.all().stream().noneMatch(t -> t.protocol() == 2)) {
+                // As the original: closed at once. (With v2 tunnels live, a v2 link may be a takeover
+                // that needs no new slot, so the handshake decides.)
                 log.warn("tunnel connection from {} refused: --maxtunnels={} reached", peer, registry.max());
                 Relay.closeQuietly(s);
             } else {
@@ -79,7 +85,15 @@ final class TunnelListener implements Runnable {
             if (!Arrays.equals(magic, V1.MAGIC)) {
                 throw new V1Handshake.Refused("not a reverse tunnel client (unknown protocol magic)");
             }
-            V1Handshake.Link link = V1Handshake.complete(raw, tlsContext, password);
+            SSLSocket tls = V1Handshake.startTls(raw, tlsContext);
+            if (V2Wire.ALPN.equals(tls.getApplicationProtocol())) {
+                v2.serve(raw, tls, peer);
+                return;
+            }
+            if (registry.full()) {
+                throw new V1Handshake.Refused("--maxtunnels=" + registry.max() + " reached");
+            }
+            V1Handshake.Link link = V1Handshake.authenticate(tls, password);
             raw.setSoTimeout(0);
             tunnel = new V1Tunnel(raw, link.tls(), link.hostname(), policy, keepaliveInterval);
         } catch (V1Handshake.Refused e) {

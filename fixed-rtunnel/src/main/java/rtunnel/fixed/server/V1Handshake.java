@@ -12,6 +12,7 @@ import javax.net.ssl.SSLSocket;
 import rtunnel.common.protocol.Password;
 import rtunnel.common.protocol.V1;
 import rtunnel.common.tls.TlsContexts;
+import rtunnel.common.v2.V2Wire;
 
 /**
  * The fixed side of the v1 handshake (SPEC A3 steps 3-5), after the clear magic was read:
@@ -46,9 +47,10 @@ final class V1Handshake {
         }
     }
 
-    static Link complete(Socket raw, SSLContext tlsContext, Password password) throws Refused, IOException {
+    /** Echoes the magic and runs the TLS handshake as server, offering ALPN {@code rtunnel/2} to peers that ask. */
+    static SSLSocket startTls(Socket raw, SSLContext tlsContext) throws Refused, IOException {
         raw.getOutputStream().write(V1.MAGIC);
-        SSLSocket tls = TlsContexts.wrapServer(tlsContext, raw);
+        SSLSocket tls = TlsContexts.wrapServer(tlsContext, raw, V2Wire.ALPN);
         try {
             tls.startHandshake();
         } catch (SocketTimeoutException e) {
@@ -56,6 +58,11 @@ final class V1Handshake {
         } catch (IOException e) {
             throw new Refused("TLS handshake failed: " + e.getMessage());
         }
+        return tls;
+    }
+
+    /** Reads the 16-byte password and hostname block and checks the password in constant time. */
+    static Link authenticate(SSLSocket tls, Password password) throws Refused, IOException {
         byte[] auth = readExactly(tls.getInputStream(), V1.AUTH_LENGTH, "password block");
         try {
             String hostname = V1.hostnameOf(auth);

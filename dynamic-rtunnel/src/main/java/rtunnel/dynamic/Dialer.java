@@ -1,0 +1,106 @@
+package rtunnel.dynamic;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.util.Arrays;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import rtunnel.common.protocol.V1;
+import rtunnel.common.relay.Relay;
+import rtunnel.common.relay.SocketTuning;
+import rtunnel.common.tls.TlsContexts;
+import rtunnel.common.v2.V2Wire;
+
+/**
+ * Steps 1-4 of both protocols: TCP, the clear TUNNEL01 exchange and the TLS handshake, offering
+ * ALPN {@code rtunnel/2} unless v1 is forced. The ALPN answer says which protocol follows, so
+ * telling an old server from a new one costs no extra dial and no extra round trip.
+ */
+final class Dialer {
+    private static final Logger log = LoggerFactory.getLogger(Dialer.class);
+    private static final int CONNECT_TIMEOUT_MILLIS = 10_000;
+
+    /** A link through TLS; {@code v2} when the server selected {@code rtunnel/2}. */
+    record Dialed(Socket raw, SSLSocket tls, boolean v2) {
+        void close() {
+            Relay.closeQuietly(raw);
+        }
+    }
+
+    /** Why a dial did not get through TLS. */
+    static final class Failed extends Exception {
+        private final LinkOutcome outcome;
+
+        Failed(LinkOutcome outcome, String message) {
+            super(message);
+            this.outcome = outcome;
+        }
+
+        LinkOutcome outcome() {
+            return outcome;
+        }
+    }
+
+    private final DynamicConfig config;
+    private final SSLContext tlsContext;
+    private final String server;
+
+    Dialer(DynamicConfig config, SSLContext tlsContext) {
+        this.config = config;
+        this.tlsContext = tlsContext;
+        this.server = config.remoteIp().getHostAddress() + ":" + config.remotePort();
+    }
+
+    String server() {
+        return server;
+    }
+
+    /**
+     * Dials; {@code holder} receives the socket before connecting so another thread can abort the
+     * dial by closing it.
+     */
+    Dialed dial(java.util.function.Consumer<Socket> holder) throws Failed {
+        Socket raw = new Socket();
+        holder.accept(raw);
+        try {
+            if (config.sourceIp() != null) {
+                raw.bind(new InetSocketAddress(config.sourceIp(), 0));
+            }
+            raw.connect(new InetSocketAddress(config.remoteIp(), config.remotePort()), CONNECT_TIMEOUT_MILLIS);
+        } catch (IOException e) {
+            Relay.closeQuietly(raw);
+            throw new Failed(LinkOutcome.CONNECT_FAILED, "cannot connect to " + server + ": " + e.getMessage());
+        }
+        try {
+            SocketTuning.tune(raw);
+            raw.setSoTimeout((int) V1.HANDSHAKE_TIMEOUT.toMillis());
+            raw.getOutputStream().write(V1.MAGIC);
+            byte[] answer = raw.getInputStream().readNBytes(V1.MESSAGE_LENGTH);
+            if (!Arrays.equals(answer, V1.MAGIC)) {
+                throw new Failed(LinkOutcome.REFUSED, server + " closed the connection without answering TUNNEL01: "
+                        + "is this address on its tunnel allowlist (fixed_rtunnel --addip-tunnel), is the server full "
+                        + "(--maxtunnels), and is it a reverse tunnel server?");
+            }
+            SSLSocket tls = config.protocol() == 1
+                    ? TlsContexts.wrapClient(tlsContext, raw)
+                    : TlsContexts.wrapClient(tlsContext, raw, V2Wire.ALPN);
+            tls.startHandshake();
+            boolean v2 = V2Wire.ALPN.equals(tls.getApplicationProtocol());
+            log.debug("TLS with {}: {} {}, protocol {}", server, tls.getSession().getProtocol(),
+                    tls.getSession().getCipherSuite(), v2 ? 2 : 1);
+            return new Dialed(raw, tls, v2);
+        } catch (IOException e) {
+            Relay.closeQuietly(raw);
+            throw new Failed(LinkOutcome.REFUSED, "handshake with " + server + " failed: " + e.getMessage());
+        } catch (Failed e) {
+            Relay.closeQuietly(raw);
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,172 @@
+package rtunnel.fixed.server;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.security.cert.Certificate;
+import java.time.Duration;
+import java.util.Arrays;
+
+import javax.net.ssl.SSLSocket;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import rtunnel.common.net.IpAddresses;
+import rtunnel.common.protocol.Password;
+import rtunnel.common.protocol.Printable;
+import rtunnel.common.v2.Frame;
+import rtunnel.common.v2.FrameIO;
+import rtunnel.common.v2.FrameType;
+import rtunnel.common.v2.Handshake;
+import rtunnel.common.v2.Mux;
+import rtunnel.common.v2.MuxStream;
+import rtunnel.common.v2.ProtocolException;
+import rtunnel.common.v2.Reason;
+import rtunnel.common.v2.V2Auth;
+
+/**
+ * The fixed side of a v2 link after TLS selected {@code rtunnel/2}: CHALLENGE, HELLO, then WELCOME
+ * or REFUSE (docs/PROTOCOL.md). A welcomed link either starts a new tunnel, served on the calling
+ * thread until it ends, or is attached to the live tunnel it takes over and the call returns.
+ */
+final class V2Accept {
+    private static final Logger log = LoggerFactory.getLogger(V2Accept.class);
+
+    private final Password password;
+    private final AccessPolicy policy;
+    private final TunnelRegistry registry;
+    private final PortAllocator ports;
+    private final Duration pingInterval;
+    private final Duration pingTimeout;
+
+    V2Accept(Password password, AccessPolicy policy, TunnelRegistry registry, PortAllocator ports,
+            Duration pingInterval, Duration pingTimeout) {
+        this.password = password;
+        this.policy = policy;
+        this.registry = registry;
+        this.ports = ports;
+        this.pingInterval = pingInterval;
+        this.pingTimeout = pingTimeout;
+    }
+
+    void serve(Socket raw, SSLSocket tls, String peer) throws IOException, V1Handshake.Refused {
+        InputStream in = tls.getInputStream();
+        OutputStream out = tls.getOutputStream();
+        byte[] serverNonce = V2Auth.nonce();
+        FrameIO.write(out, FrameType.CHALLENGE, 0, new Handshake.Challenge(serverNonce).encode());
+        Handshake.Hello hello;
+        try {
+            Frame f = FrameIO.read(in);
+            if (f == null || f.type() != FrameType.HELLO || f.stream() != 0) {
+                throw refuse(out, Reason.BAD_REQUEST, "expected HELLO");
+            }
+            hello = Handshake.Hello.decode(f.payload());
+        } catch (SocketTimeoutException e) {
+            throw new V1Handshake.Refused("sent no HELLO within the handshake time");
+        } catch (ProtocolException e) {
+            throw refuse(out, Reason.BAD_REQUEST, e.getMessage());
+        }
+        String hostname = hello.hostname();
+        if (hostname.isEmpty() || !Printable.of(hostname).equals(hostname)) {
+            throw refuse(out, Reason.BAD_REQUEST, "the hostname must be 1 to 64 printable characters");
+        }
+        Certificate[] ours = tls.getSession().getLocalCertificates();
+        byte[] binding = V2Auth.channelBinding(ours[0]);
+        byte[] key = password.secretBytes();
+        try {
+            byte[] expected = V2Auth.clientMac(key, binding, serverNonce, hello.nonce(), hello.requestedPort(),
+                    hello.flags(), hostname);
+            if (!V2Auth.equal(expected, hello.mac())) {
+                refuse(out, Reason.BAD_PASSWORD, "");
+                throw new V1Handshake.Refused("wrong password (hostname " + hostname + ", protocol 2)");
+            }
+            Welcomed w = place(out, hello, peer);
+            byte[] proof = V2Auth.serverMac(key, binding, serverNonce, hello.nonce(), w.tunnel.id(), w.tunnel.port());
+            raw.setSoTimeout(0);
+            Mux mux = new Mux(raw, in, out, new LinkEvents(w.tunnel), false, pingInterval, pingTimeout,
+                    "tunnel-" + w.tunnel.id() + "-" + peer);
+            FrameIO.write(out, FrameType.WELCOME, 0, new Handshake.Welcome(w.tunnel.id(), w.tunnel.port(),
+                    (int) pingInterval.toSeconds(), (int) pingTimeout.toSeconds(), proof).encode());
+            w.tunnel.attach(mux, raw.getInetAddress());
+            mux.start();
+            if (w.takeover) {
+                log.info("tunnel {}: new link from {} took over (hostname {})", w.tunnel.id(), peer, hostname);
+                return;
+            }
+            try {
+                w.tunnel.run();
+            } finally {
+                registry.remove(w.tunnel.id());
+            }
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    private record Welcomed(V2Tunnel tunnel, boolean takeover) {
+    }
+
+    /** Finds the tunnel taken over, or makes a new one with a port, or refuses. */
+    private Welcomed place(OutputStream out, Handshake.Hello hello, String peer) throws IOException, V1Handshake.Refused {
+        if ((hello.flags() & Handshake.TAKEOVER) != 0) {
+            for (Tunnel t : registry.all()) {
+                if (t instanceof V2Tunnel v2 && !v2.isClosed() && v2.hostname().equals(hello.hostname())
+                        && v2.port() == hello.requestedPort()) {
+                    return new Welcomed(v2, true);
+                }
+            }
+        }
+        if (registry.full()) {
+            throw refuse(out, Reason.SERVER_FULL, "");
+        }
+        java.net.ServerSocket port;
+        try {
+            port = ports.bind(hello.hostname(), hello.requestedPort());
+        } catch (PortAllocator.Refusal e) {
+            throw refuse(out, e.outOfRange() ? Reason.PORT_OUT_OF_RANGE : Reason.PORT_TAKEN, e.getMessage());
+        }
+        V2Tunnel tunnel = new V2Tunnel(hello.hostname(), port, policy);
+        if (registry.register(tunnel).isEmpty()) {
+            tunnel.close();
+            throw refuse(out, Reason.SERVER_FULL, "");
+        }
+        return new Welcomed(tunnel, false);
+    }
+
+    /** Sends REFUSE and returns the exception that ends this connection's handling. */
+    private static V1Handshake.Refused refuse(OutputStream out, Reason reason, String text) {
+        try {
+            FrameIO.write(out, FrameType.REFUSE, 0, new Handshake.Refuse(reason, text).encode());
+            out.flush();
+        } catch (IOException e) {
+            // The peer is gone; the refusal is logged all the same.
+        }
+        return new V1Handshake.Refused(reason.words() + (text.isEmpty() ? "" : ": " + text) + " (protocol 2)");
+    }
+
+    /** Ties a link's events to its tunnel. */
+    private static final class LinkEvents implements Mux.Listener {
+        private final V2Tunnel tunnel;
+
+        LinkEvents(V2Tunnel tunnel) {
+            this.tunnel = tunnel;
+        }
+
+        @Override
+        public void streamClosed(Mux mux, MuxStream stream) {
+            tunnel.sessionClosed(stream);
+        }
+
+        @Override
+        public void linkClosed(Mux mux, String why) {
+            tunnel.linkClosed(mux, why);
+        }
+    }
+
+    static String format(java.net.InetAddress a) {
+        return IpAddresses.format(a);
+    }
+}
