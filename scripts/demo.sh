@@ -59,7 +59,7 @@ echo "sent:     hello through the tunnel"
 echo "received: $reply"
 [ "$reply" = "service got: hello through the tunnel" ] || { echo "unexpected reply"; exit 1; }
 
-say "machine-readable listing (v1: after a session ends the dynamic side dials again for a new port)"
+say "machine-readable listing (protocol v2: the tunnel keeps its port; bytes are counted)"
 sleep 1
 run ./fixed_rtunnel --socketname="$sock" --list-tunnels --json
 
