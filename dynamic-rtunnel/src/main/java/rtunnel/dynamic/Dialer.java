@@ -95,6 +95,14 @@ final class Dialer {
             log.debug("TLS with {}: {} {}, protocol {}", server, tls.getSession().getProtocol(),
                     tls.getSession().getCipherSuite(), v2 ? 2 : 1);
             return new Dialed(raw, tls, v2);
+        } catch (javax.net.ssl.SSLHandshakeException e) {
+            Relay.closeQuietly(raw);
+            if (e.getCause() instanceof java.security.cert.CertificateException c) {
+                log.error("{}", c.getMessage());
+                throw new Failed(LinkOutcome.REFUSED, "refused to talk to " + server + ": its certificate failed "
+                        + "verification (see the line above); no password or proof was sent");
+            }
+            throw new Failed(LinkOutcome.REFUSED, "TLS handshake with " + server + " failed: " + e.getMessage());
         } catch (IOException e) {
             Relay.closeQuietly(raw);
             throw new Failed(LinkOutcome.REFUSED, "handshake with " + server + " failed: " + e.getMessage());

@@ -13,7 +13,6 @@ import org.slf4j.LoggerFactory;
 
 import rtunnel.common.cli.RtunnelException;
 import rtunnel.common.relay.Relay;
-import rtunnel.common.tls.TlsContexts;
 
 /**
  * The reconnect loop: dial, serve the link until it ends, wait, dial again, for as long as the
@@ -34,10 +33,13 @@ final class DynamicClient {
     private volatile V1Link currentV1;
     private volatile V2Link currentV2;
     private volatile Socket dialing;
+    /** The port of our last v2 tunnel: a re-dial asks to take that tunnel over, in case the server still holds it. */
+    private volatile int lastPort;
 
     DynamicClient(DynamicConfig config) throws RtunnelException {
         this.config = config;
-        SSLContext tls = TlsContexts.trustAll();
+        String endpoint = config.remoteIp().getHostAddress() + ":" + config.remotePort();
+        SSLContext tls = config.serverCheck().context(endpoint);
         this.dialer = new Dialer(config, tls);
     }
 
@@ -47,8 +49,12 @@ final class DynamicClient {
                 config.localIp().getHostAddress(), config.localPort(), config.hostname(),
                 config.alarm().isZero() ? "off" : config.alarm().toSeconds() + " s",
                 config.protocol() == 0 ? "auto" : config.protocol());
-        log.warn("the server's certificate is not verified (protocol v1 behaviour): "
-                + "anyone able to intercept the connection could pose as the server");
+        if (config.serverCheck().insecure()) {
+            log.warn("the server's certificate is not verified (--insecure): anyone able to intercept the "
+                    + "connection could pose as the server");
+        } else {
+            log.info("server verification: {}", config.serverCheck().description());
+        }
         while (!stopped()) {
             long dialedAt = System.nanoTime();
             LinkOutcome outcome = once();
@@ -117,13 +123,15 @@ final class DynamicClient {
     private LinkOutcome runV2(Dialer.Dialed d) {
         V2Link link;
         try {
-            link = V2Link.open(config, d, dialer.server(), config.requestPort(), false);
+            int port = lastPort;
+            link = V2Link.open(config, d, dialer.server(), port != 0 ? port : config.requestPort(), port != 0);
         } catch (IOException | V2Link.Refused e) {
             d.close();
             log.warn("{}", e.getMessage());
             return LinkOutcome.REFUSED;
         }
         currentV2 = link;
+        lastPort = link.port();
         Thread alarm = config.alarm().isZero() ? null : Thread.ofVirtual().name("alarm").start(this::rotateForever);
         try {
             // Wait for the current link to end; after a rotation the current one is the new link.
@@ -177,6 +185,7 @@ final class DynamicClient {
                             fresh.tunnelId(), fresh.port(), old.tunnelId());
                 }
                 currentV2 = fresh;
+                lastPort = fresh.port();
                 old.retire();
                 log.info("alarm: rotated to a new link (tunnel {}, port {})", fresh.tunnelId(), fresh.port());
             } catch (Dialer.Failed | IOException | V2Link.Refused e) {

@@ -1,6 +1,8 @@
 package rtunnel.dynamic;
 
 import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -13,6 +15,7 @@ import rtunnel.common.cli.Unix;
 import rtunnel.common.daemon.ServiceRunner;
 import rtunnel.common.net.IpAddresses;
 import rtunnel.common.protocol.Password;
+import rtunnel.common.cli.Secrets;
 
 /** dynamic_rtunnel's command line (SPEC A2). */
 @Command(name = DynamicCommand.PROGRAM, sortOptions = false, usageHelpAutoWidth = true,
@@ -42,6 +45,27 @@ public final class DynamicCommand implements Callable<Integer> {
     @Option(names = "--password", paramLabel = "HEX",
             description = "Shared password: 16 to 64 hex digits (protocol v1 takes exactly 16). Default: the original's \"PaSsWoRd\".")
     String passwordHex;
+
+    @Option(names = "--password-file", paramLabel = "FILE",
+            description = "Read the password from the first line of FILE (must not be readable by others). "
+                + "Also possible: the environment variable RTUNNEL_PASSWORD.")
+    Path passwordFile;
+
+    @Option(names = "--server-fingerprint", paramLabel = "SHA256:...",
+            description = "Accept only a server certificate with this fingerprint (as fixed_rtunnel prints it). Repeatable.")
+    List<String> serverFingerprints = new ArrayList<>();
+
+    @Option(names = "--cafile", paramLabel = "PEM", description = "Accept a server certificate signed by a CA in this file.")
+    Path caFile;
+
+    @Option(names = "--known-servers", paramLabel = "FILE",
+            description = "Trust on first use: the file where server fingerprints are remembered. "
+                + "Default /var/lib/rtunnel/known_servers as root, ~/.rtunnel/known_servers otherwise.")
+    Path knownServers;
+
+    @Option(names = "--insecure",
+            description = "Do not verify the server at all (the original's behaviour): anyone in the path can pose as it.")
+    boolean insecure;
 
     @Option(names = "--hostname", paramLabel = "NAME",
             description = "Name shown in --list-tunnels (up to 64 characters; first 8 bytes on protocol v1). Default: this machine's name.")
@@ -89,7 +113,9 @@ public final class DynamicCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws RtunnelException {
-        Password password = passwordHex == null ? Password.DEFAULT : Password.parseHex("--password", passwordHex);
+        Secrets.Resolved secret = Secrets.resolve(passwordHex, passwordFile, System.getenv(Secrets.ENV));
+        Password password = secret.password();
+        ServerCheck check = ServerCheck.choose(serverFingerprints, caFile, knownServers, insecure, notRoot);
         String name = hostname != null ? hostname : Unix.hostname();
         if (name.isEmpty() || name.chars().anyMatch(c -> c < 0x21 || c == 0x7f)) {
             throw RtunnelException.usage("--hostname must be printable and without spaces");
@@ -113,9 +139,12 @@ public final class DynamicCommand implements Callable<Integer> {
         };
         DynamicConfig config = new DynamicConfig(remoteIp, remotePort, localIp, localPort, password, name,
                 Duration.ofSeconds(alarmSeconds), sourceIp, notRoot, verbose || debug, debug,
-                logFile == null ? null : logFile.toAbsolutePath(), proto, requestPort, proxy);
+                logFile == null ? null : logFile.toAbsolutePath(), proto, requestPort, proxy, check);
         return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
                 pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
+            if (secret.warning() != null) {
+                org.slf4j.LoggerFactory.getLogger(DynamicCommand.class).warn("{}", secret.warning());
+            }
             DynamicClient client = new DynamicClient(config);
             Runtime.getRuntime().addShutdownHook(new Thread(client::stop, "shutdown"));
             return client::run;

@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import rtunnel.common.cli.Converters;
 import rtunnel.common.cli.RtunnelException;
+import rtunnel.common.cli.Secrets;
 import rtunnel.common.control.ControlClient;
 import rtunnel.common.daemon.ServiceRunner;
 import rtunnel.common.control.ControlCommand;
@@ -39,6 +40,15 @@ public final class FixedCommand implements Callable<Integer> {
     @Option(names = "--password", paramLabel = "HEX",
             description = "Shared password: 16 to 64 hex digits (the original and protocol v1 take exactly 16). Default: the original's \"PaSsWoRd\".")
     String passwordHex;
+
+    @Option(names = "--password-file", paramLabel = "FILE",
+            description = "Read the password from the first line of FILE (must not be readable by others). "
+                + "Also possible: the environment variable RTUNNEL_PASSWORD.")
+    Path passwordFile;
+
+    @Option(names = "--generate-password", paramLabel = "DIGITS", arity = "0..1", fallbackValue = "32",
+            description = "Print a fresh random password of DIGITS hex digits (default 32; 16 for original v1 peers) and exit.")
+    Integer generatePassword;
 
     @Option(names = "--port", paramLabel = "PORT", converter = Converters.Port.class,
             description = "TLS port dynamic_rtunnel connects to. Default 632, or 6321 with --notroot.")
@@ -175,10 +185,18 @@ public final class FixedCommand implements Callable<Integer> {
         if (json) {
             throw RtunnelException.usage("--json goes with a listing option such as --list-tunnels");
         }
+        if (generatePassword != null) {
+            if (generatePassword < 16 || generatePassword > 64 || generatePassword % 2 != 0) {
+                throw RtunnelException.usage("--generate-password takes an even number of digits from 16 to 64");
+            }
+            System.out.println(Secrets.generate(generatePassword));
+            return RtunnelException.OK;
+        }
         if (generateCert) {
             return CertificateCommand.generate(keyFile, certFile);
         }
-        Password password = passwordHex == null ? Password.DEFAULT : Password.parseHex("--password", passwordHex);
+        Secrets.Resolved secret = Secrets.resolve(passwordHex, passwordFile, System.getenv(Secrets.ENV));
+        Password password = secret.password();
         int[] range = clientPorts == null ? new int[] {0, 0} : Converters.portRange("--client-ports", clientPorts);
         if (pingInterval < 1 || pingTimeout <= pingInterval || pingTimeout > 3600) {
             throw RtunnelException.usage("--ping-interval must be at least 1 s and less than --ping-timeout (at most 3600 s)");
@@ -190,6 +208,9 @@ public final class FixedCommand implements Callable<Integer> {
                 Duration.ofSeconds(pingInterval), Duration.ofSeconds(pingTimeout));
         return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
                 pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
+            if (secret.warning() != null) {
+                org.slf4j.LoggerFactory.getLogger(FixedCommand.class).warn("{}", secret.warning());
+            }
             FixedServer server = FixedServer.start(config);
             return server::awaitStop;
         });

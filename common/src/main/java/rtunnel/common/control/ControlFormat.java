@@ -35,6 +35,7 @@ public final class ControlFormat {
                         .append(",\"sessions\":").append(t.sessions())
                         .append(",\"bytes_in\":").append(t.bytesIn())
                         .append(",\"bytes_out\":").append(t.bytesOut())
+                        .append(",\"last_heard_ms\":").append(t.lastHeardMillis() < 0 ? "null" : Long.toString(t.lastHeardMillis()))
                         .append('}');
             }
             return List.of(s.append(']').toString());
@@ -46,7 +47,8 @@ public final class ControlFormat {
                     + " hostname:" + t.hostname()
                     + " timestamp:" + CTIME.format(t.connectedAt().atZone(ZoneId.systemDefault()))
                     + " protocol:" + t.protocol() + " sessions:" + t.sessions()
-                    + " bytes_in:" + t.bytesIn() + " bytes_out:" + t.bytesOut());
+                    + " bytes_in:" + t.bytesIn() + " bytes_out:" + t.bytesOut()
+                    + " last_heard:" + (t.lastHeardMillis() < 0 ? "-" : t.lastHeardMillis() / 1000 + "s"));
         }
         return lines;
     }

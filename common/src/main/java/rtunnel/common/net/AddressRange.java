@@ -31,16 +31,19 @@ public final class AddressRange {
                     + "' is not an address or CIDR range (like 192.0.2.7, 192.0.2.0/24 or 2001:db8::1)");
         }
         byte[] b = a.getAddress();
-        int max = b.length * 8;
-        int prefix = max;
+        // ::ffff:192.0.2.0/120 is 192.0.2.0/24: a mapped address comes back as IPv4, so its prefix
+        // counts the 96 bits of the ::ffff: part as well.
+        int skip = b.length == 4 && addr.indexOf(':') >= 0 ? 96 : 0;
+        int max = skip + b.length * 8;
+        int prefix = b.length * 8;
         if (slash >= 0) {
             String p = text.substring(slash + 1);
             if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9')
-                    || Integer.parseInt(p) > max) {
-                throw new IllegalArgumentException("'" + IpAddresses.shown(text) + "' has a bad prefix length (0 to "
-                        + max + ")");
+                    || Integer.parseInt(p) > max || Integer.parseInt(p) < skip) {
+                throw new IllegalArgumentException("'" + IpAddresses.shown(text) + "' has a bad prefix length ("
+                        + skip + " to " + max + ")");
             }
-            prefix = Integer.parseInt(p);
+            prefix = Integer.parseInt(p) - skip;
         }
         return new AddressRange(mask(b, prefix), prefix);
     }

@@ -106,7 +106,8 @@ public final class IpAddresses {
         }
         String head = dbl >= 0 ? text.substring(0, dbl) : text;
         String tail = dbl >= 0 ? text.substring(dbl + 2) : "";
-        byte[] h = groups(head, dbl < 0 || tail.isEmpty());
+        // A dotted quad may only end the address: in "1.2.3.4::" the "::" still follows it.
+        byte[] h = groups(head, dbl < 0);
         byte[] t = groups(tail, true);
         if (h == null || t == null) {
             return null;
@@ -139,7 +140,8 @@ public final class IpAddresses {
                 n += 4;
                 continue;
             }
-            if (p.isEmpty() || p.length() > 4 || !p.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+            // ASCII only: Character.digit and Integer.parseInt also take Arabic-Indic or full-width digits.
+            if (p.isEmpty() || p.length() > 4 || !p.chars().allMatch(IpAddresses::isAsciiHex)) {
                 return null;
             }
             int v = Integer.parseInt(p, 16);
@@ -147,6 +149,10 @@ public final class IpAddresses {
             out[n++] = (byte) v;
         }
         return java.util.Arrays.copyOf(out, n);
+    }
+
+    private static boolean isAsciiHex(int c) {
+        return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
     }
 
     private static InetAddress byBytes(byte[] b) {

@@ -24,6 +24,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import java.util.regex.Pattern;
 
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
@@ -52,6 +53,9 @@ import rtunnel.common.cli.RtunnelException;
  */
 public final class ServerCredentials {
     private static final Duration VALIDITY = Duration.ofDays(20 * 366);
+    /** A qualified exception class name inside a message, with the colon after it. */
+    private static final Pattern EXCEPTION_NAME =
+            Pattern.compile("\\b(?:[a-z][a-z0-9_]*\\.)+[A-Z][A-Za-z0-9_$]*(?:Exception|Error)\\b:?\\s*");
 
     private final PrivateKey key;
     private final List<X509Certificate> chain;
@@ -103,7 +107,7 @@ public final class ServerCredentials {
     public static ServerCredentials load(Path keyFile, Path certFile) throws RtunnelException {
         PrivateKey key = readKey(keyFile);
         List<X509Certificate> chain = readCertificates(certFile);
-        if (!matches(key, chain.get(0))) {
+        if (!matches(key, keyFile, chain.get(0))) {
             throw RtunnelException.failure("private key " + keyFile + " does not belong to certificate " + certFile);
         }
         return new ServerCredentials(key, chain, false);
@@ -194,14 +198,14 @@ public final class ServerCredentials {
     }
 
     /** Signs and verifies a probe, which works for every key type without digging into its parameters. */
-    private static boolean matches(PrivateKey key, X509Certificate cert) throws RtunnelException {
+    private static boolean matches(PrivateKey key, Path keyFile, X509Certificate cert) throws RtunnelException {
         String alg = switch (key.getAlgorithm()) {
             case "RSA" -> "SHA256withRSA";
             case "EC" -> "SHA256withECDSA";
             case "Ed25519", "EdDSA" -> "Ed25519";
             case "Ed448" -> "Ed448";
-            default -> throw RtunnelException.failure("private key type " + key.getAlgorithm()
-                    + " is not supported (use RSA, EC or Ed25519)");
+            default -> throw RtunnelException.failure("private key " + keyFile + " is of type " + key.getAlgorithm()
+                    + ", which TLS servers cannot use (use RSA, EC or Ed25519)");
         };
         try {
             byte[] probe = "rtunnel key check".getBytes(StandardCharsets.US_ASCII);
@@ -247,6 +251,13 @@ public final class ServerCredentials {
             return "permission denied";
         }
         String m = e.getMessage();
-        return m == null || m.isBlank() ? e.getClass().getSimpleName() : m.lines().findFirst().orElse(m);
+        if (m == null || m.isBlank()) {
+            return "unreadable (" + e.getClass().getSimpleName() + ")";
+        }
+        // BouncyCastle nests "problem parsing cert: org.bouncycastle.cert.CertIOException: malformed data";
+        // the class names mean nothing to the person who has to fix the file.
+        String r = EXCEPTION_NAME.matcher(m.lines().findFirst().orElse(m)).replaceAll("").strip();
+        r = r.endsWith(":") ? r.substring(0, r.length() - 1) : r;
+        return r.isEmpty() ? "unreadable (" + e.getClass().getSimpleName() + ")" : r;
     }
 }

@@ -214,6 +214,6 @@ final class V1Tunnel implements Tunnel {
     public TunnelInfo info() {
         Socket c = client;
         int sessions = c != null && !closed.get() ? 1 : 0;
-        return new TunnelInfo(id, port(), remote, hostname, connectedAt, 1, sessions, bytesIn.get(), bytesOut.get());
+        return new TunnelInfo(id, port(), remote, hostname, connectedAt, 1, sessions, bytesIn.get(), bytesOut.get(), -1);
     }
 }

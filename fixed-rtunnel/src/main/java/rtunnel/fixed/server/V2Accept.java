@@ -109,12 +109,18 @@ final class V2Accept {
     private record Welcomed(V2Tunnel tunnel, boolean takeover) {
     }
 
-    /** Finds the tunnel taken over, or makes a new one with a port, or refuses. */
+    /**
+     * Finds the tunnel taken over, or makes a new one with a port, or refuses. A link takes over a
+     * live tunnel of its hostname when it says so (TAKEOVER with that tunnel's port: alarm
+     * rotation, or a re-dial after the dynamic side saw its link die), or when that tunnel's link
+     * has missed its pings, as after a restart behind a NAT that lost the old connection.
+     */
     private Welcomed place(OutputStream out, Handshake.Hello hello, String peer) throws IOException, V1Handshake.Refused {
-        if ((hello.flags() & Handshake.TAKEOVER) != 0) {
-            for (Tunnel t : registry.all()) {
-                if (t instanceof V2Tunnel v2 && !v2.isClosed() && v2.hostname().equals(hello.hostname())
-                        && v2.port() == hello.requestedPort()) {
+        boolean takeover = (hello.flags() & Handshake.TAKEOVER) != 0;
+        long silentAfter = pingInterval.toMillis() * 3 / 2;
+        for (Tunnel t : registry.all()) {
+            if (t instanceof V2Tunnel v2 && !v2.isClosed() && v2.hostname().equals(hello.hostname())) {
+                if (takeover && v2.port() == hello.requestedPort() || !takeover && v2.lastHeardMillis() > silentAfter) {
                     return new Welcomed(v2, true);
                 }
             }
@@ -124,7 +130,7 @@ final class V2Accept {
         }
         java.net.ServerSocket port;
         try {
-            port = ports.bind(hello.hostname(), hello.requestedPort());
+            port = bindPort(hello, takeover);
         } catch (PortAllocator.Refusal e) {
             throw refuse(out, e.outOfRange() ? Reason.PORT_OUT_OF_RANGE : Reason.PORT_TAKEN, e.getMessage());
         }
@@ -134,6 +140,18 @@ final class V2Accept {
             throw refuse(out, Reason.SERVER_FULL, "");
         }
         return new Welcomed(tunnel, false);
+    }
+
+    /** A takeover whose tunnel is gone only prefers its old port; a plain request insists on it. */
+    private java.net.ServerSocket bindPort(Handshake.Hello hello, boolean takeover) throws PortAllocator.Refusal {
+        try {
+            return ports.bind(hello.hostname(), hello.requestedPort());
+        } catch (PortAllocator.Refusal e) {
+            if (takeover) {
+                return ports.bind(hello.hostname(), 0);
+            }
+            throw e;
+        }
     }
 
     /** Sends REFUSE and returns the exception that ends this connection's handling. */

@@ -202,6 +202,7 @@ final class V2Tunnel implements Tunnel {
     public TunnelInfo info() {
         Link l = newestLink();
         InetAddress remote = l != null ? l.remote() : links.isEmpty() ? null : links.get(0).remote();
-        return new TunnelInfo(id, port(), remote, hostname, connectedAt, 2, sessions.get(), bytesIn(), bytesOut());
+        return new TunnelInfo(id, port(), remote, hostname, connectedAt, 2, sessions.get(), bytesIn(), bytesOut(),
+                lastHeardMillis());
     }
 }
