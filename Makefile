@@ -15,7 +15,7 @@ check-jdk:
 	@test -n "$(JAVA_HOME)" || { scripts/find-jdk; exit 1; }
 
 build: check-jdk
-	$(MVN) -DskipTests package
+	$(MVN) -Dmaven.test.skip=true package
 	rm -rf build && mkdir -p build/lib
 	cp common/target/common-*.jar fixed-rtunnel/target/fixed-rtunnel-*.jar dynamic-rtunnel/target/dynamic-rtunnel-*.jar build/lib/
 	cp fixed-rtunnel/target/lib/*.jar build/lib/

@@ -84,6 +84,11 @@ public final class FixedCommand implements Callable<Integer> {
             description = "Protocol v2: drop a link that said nothing for this long. Default 60.")
     long pingTimeout = 60;
 
+    @Option(names = "--statefile", paramLabel = "FILE",
+            description = "Keep allowlists and sticky ports here across restarts ('none' for nowhere). "
+                + "Default /var/lib/rtunnel/fixed_rtunnel.state as root, ~/.rtunnel/fixed_rtunnel.state with --notroot.")
+    String stateFile;
+
     @Option(names = "--notroot", description = "Do not drop privileges to nobody; use the non-root defaults.")
     boolean notRoot;
 
@@ -172,6 +177,16 @@ public final class FixedCommand implements Callable<Integer> {
         }
     }
 
+    private Path stateFilePath() {
+        if ("none".equals(stateFile)) {
+            return null;
+        }
+        Path p = stateFile != null ? Path.of(stateFile) : notRoot
+                ? Path.of(System.getProperty("user.home"), ".rtunnel", "fixed_rtunnel.state")
+                : Path.of("/var/lib/rtunnel/fixed_rtunnel.state");
+        return p.toAbsolutePath();
+    }
+
     @Override
     public Integer call() throws RtunnelException {
         Path socket = socketName != null ? socketName : notRoot ? USER_SOCKET : ROOT_SOCKET;
@@ -205,7 +220,7 @@ public final class FixedCommand implements Callable<Integer> {
                 clientInterface, maxTunnels, keyFile.toAbsolutePath(), certFile.toAbsolutePath(),
                 socket.toAbsolutePath(), notRoot, verbose || debug, debug,
                 logFile == null ? null : logFile.toAbsolutePath(), range[0], range[1],
-                Duration.ofSeconds(pingInterval), Duration.ofSeconds(pingTimeout));
+                Duration.ofSeconds(pingInterval), Duration.ofSeconds(pingTimeout), stateFilePath());
         return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
                 pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
             if (secret.warning() != null) {

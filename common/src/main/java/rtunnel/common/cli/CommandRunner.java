@@ -20,6 +20,8 @@ public final class CommandRunner {
     public static int run(String program, Callable<Integer> command, String[] args) {
         CommandLine cl = new CommandLine(command);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        // Control options may repeat (--addip-client=A --addip-client=B); each occurrence is a step.
+        cl.setOverwrittenOptionsAllowed(true);
         cl.setParameterExceptionHandler((ParameterException e, String[] a) -> {
             err(program, oneLine(e.getMessage()) + " (see --help)");
             return RtunnelException.USAGE;

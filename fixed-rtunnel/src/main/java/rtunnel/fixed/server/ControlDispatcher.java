@@ -20,12 +20,20 @@ final class ControlDispatcher implements ControlHandler {
     private static final Logger log = LoggerFactory.getLogger(ControlDispatcher.class);
     private static final String NONE = "0.0.0.0";
 
+    /** Makes a change durable before it is reported done. */
+    @FunctionalInterface
+    interface Saver {
+        void save() throws java.io.IOException;
+    }
+
     private final AccessPolicy policy;
     private final TunnelRegistry registry;
+    private final Saver saver;
 
-    ControlDispatcher(AccessPolicy policy, TunnelRegistry registry) {
+    ControlDispatcher(AccessPolicy policy, TunnelRegistry registry, Saver saver) {
         this.policy = policy;
         this.registry = registry;
+        this.saver = saver;
     }
 
     @Override
@@ -47,7 +55,7 @@ final class ControlDispatcher implements ControlHandler {
         };
     }
 
-    private static ControlReply add(Allowlist list, String kind, String arg, boolean json) {
+    private ControlReply add(Allowlist list, String kind, String arg, boolean json) {
         AddressRange range;
         try {
             range = AddressRange.parse(arg);
@@ -55,12 +63,16 @@ final class ControlDispatcher implements ControlHandler {
             return ControlReply.error(e.getMessage());
         }
         if (list.add(range)) {
+            if (!saved()) {
+                list.remove(range);
+                return ControlReply.error("cannot save the state file, so " + range + " was not added (see the server log)");
+            }
             log.info("{} allowlist: added {}", kind, range);
         }
         return ControlReply.ok(ControlFormat.address(range.toString(), json));
     }
 
-    private static ControlReply remove(Allowlist list, String kind, String arg, boolean json) {
+    private ControlReply remove(Allowlist list, String kind, String arg, boolean json) {
         AddressRange range;
         try {
             range = AddressRange.parse(arg);
@@ -69,6 +81,10 @@ final class ControlDispatcher implements ControlHandler {
         }
         if (!list.remove(range)) {
             return ControlReply.error(range + " is not on the " + kind + " allowlist");
+        }
+        if (!saved()) {
+            list.add(range);
+            return ControlReply.error("cannot save the state file, so " + range + " was not removed (see the server log)");
         }
         log.info("{} allowlist: removed {}", kind, range);
         return ControlReply.ok(ControlFormat.address(range.toString(), json));
@@ -90,6 +106,16 @@ final class ControlDispatcher implements ControlHandler {
         registry.remove(id);
         log.info("tunnel {} killed through the control socket", id);
         return ControlReply.ok(lines);
+    }
+
+    private synchronized boolean saved() {
+        try {
+            saver.save();
+            return true;
+        } catch (java.io.IOException | RuntimeException e) {
+            log.error("cannot save the state file: {}", e.getMessage());
+            return false;
+        }
     }
 
     private static List<String> texts(Allowlist list) {

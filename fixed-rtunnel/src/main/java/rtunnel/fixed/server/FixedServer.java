@@ -46,18 +46,36 @@ public final class FixedServer {
                     config.certFile(), creds.fingerprint());
         }
         SSLContext tls = TlsContexts.server(creds);
-        ServerSocket port = bind(config.port());
         AccessPolicy policy = new AccessPolicy();
+        PortAllocator ports = new PortAllocator(config.clientInterface(), config.clientPortLow(), config.clientPortHigh());
+        StateFile stateFile = config.stateFile() == null ? null : new StateFile(config.stateFile());
+        if (stateFile != null) {
+            StateFile.State state = stateFile.load();
+            policy.tunnels().replaceAll(state.tunnels());
+            policy.clients().replaceAll(state.clients());
+            ports.restore(state.ports());
+            log.info("state file {}: {} tunnel and {} client allowlist entries, {} sticky ports", stateFile.path(),
+                    state.tunnels().size(), state.clients().size(), state.ports().size());
+        }
+        ControlDispatcher.Saver saver = stateFile == null ? () -> { } : () -> stateFile.save(new StateFile.State(
+                policy.tunnels().entries(), policy.clients().entries(), ports.lastPorts()));
+        ports.onChange(() -> {
+            try {
+                saver.save();
+            } catch (IOException e) {
+                log.warn("cannot save sticky ports to the state file: {}", e.getMessage());
+            }
+        });
+        ServerSocket port = bind(config.port());
         TunnelRegistry registry = new TunnelRegistry(config.maxTunnels());
         ControlServer control;
         try {
-            control = ControlServer.start(config.socketPath(), new ControlDispatcher(policy, registry));
+            control = ControlServer.start(config.socketPath(), new ControlDispatcher(policy, registry, saver));
         } catch (RtunnelException e) {
             Relay.closeQuietly(port);
             throw e;
         }
         FixedServer server = new FixedServer(port, control, registry);
-        PortAllocator ports = new PortAllocator(config.clientInterface(), config.clientPortLow(), config.clientPortHigh());
         V2Accept v2 = new V2Accept(config.password(), policy, registry, ports, config.pingInterval(), config.pingTimeout());
         TunnelListener listener = new TunnelListener(port, tls, config.password(), policy, registry, ports,
                 V1.KEEPALIVE_INTERVAL, v2);

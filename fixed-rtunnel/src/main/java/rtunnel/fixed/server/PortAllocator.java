@@ -32,6 +32,7 @@ public final class PortAllocator {
     private final int low;
     private final int high;
     private final Map<String, Integer> lastPort = new ConcurrentHashMap<>();
+    private volatile Runnable onChange = () -> { };
 
     /** @param low first port of the range, or 0 for no range (then {@code high} is ignored) */
     public PortAllocator(InetAddress bindAddress, int low, int high) {
@@ -63,8 +64,21 @@ public final class PortAllocator {
     }
 
     private ServerSocket remember(String hostname, ServerSocket s) {
-        lastPort.put(hostname, s.getLocalPort());
+        Integer before = lastPort.put(hostname, s.getLocalPort());
+        if (before == null || before != s.getLocalPort()) {
+            onChange.run();
+        }
         return s;
+    }
+
+    /** Called after the sticky ports changed (to save them). */
+    public void onChange(Runnable r) {
+        onChange = r;
+    }
+
+    /** Sticky ports loaded from the state file. */
+    public void restore(Map<String, Integer> ports) {
+        lastPort.putAll(ports);
     }
 
     private ServerSocket bindAny() throws Refusal {
