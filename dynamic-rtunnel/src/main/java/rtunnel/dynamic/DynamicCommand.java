@@ -16,6 +16,7 @@ import rtunnel.common.daemon.ServiceRunner;
 import rtunnel.common.net.IpAddresses;
 import rtunnel.common.protocol.Password;
 import rtunnel.common.cli.Secrets;
+import rtunnel.common.daemon.Privileges;
 
 /** dynamic_rtunnel's command line (SPEC A2). */
 @Command(name = DynamicCommand.PROGRAM, sortOptions = false, usageHelpAutoWidth = true,
@@ -92,6 +93,10 @@ public final class DynamicCommand implements Callable<Integer> {
                 + "so it sees the real client address.")
     String proxyProtocol;
 
+    @Option(names = "--user", paramLabel = "NAME",
+            description = "Started as root (without --notroot): the user to become before dialing. Default nobody.")
+    String user = "nobody";
+
     @Option(names = "--notroot", description = "Do not drop privileges to nobody.")
     boolean notRoot;
 
@@ -145,7 +150,22 @@ public final class DynamicCommand implements Callable<Integer> {
             if (secret.warning() != null) {
                 org.slf4j.LoggerFactory.getLogger(DynamicCommand.class).warn("{}", secret.warning());
             }
-            DynamicClient client = new DynamicClient(config);
+            DynamicClient client = new DynamicClient(config); // reads --cafile while still root
+            if (!notRoot && rtunnel.common.cli.Unix.isRoot()) {
+                Privileges.Account account = Privileges.lookup(user);
+                if (check.knownServers() != null) {
+                    Privileges.prepareDirectory(check.knownServers().getParent(), account);
+                    if (java.nio.file.Files.exists(check.knownServers())) {
+                        try {
+                            Privileges.chown(check.knownServers(), account);
+                        } catch (java.io.IOException e) {
+                            throw RtunnelException.failure("cannot hand " + check.knownServers() + " to " + user + ": "
+                                    + e.getMessage(), e);
+                        }
+                    }
+                }
+                Privileges.drop(account);
+            }
             Runtime.getRuntime().addShutdownHook(new Thread(client::stop, "shutdown"));
             return client::run;
         });

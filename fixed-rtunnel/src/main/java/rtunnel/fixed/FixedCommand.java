@@ -89,6 +89,10 @@ public final class FixedCommand implements Callable<Integer> {
                 + "Default /var/lib/rtunnel/fixed_rtunnel.state as root, ~/.rtunnel/fixed_rtunnel.state with --notroot.")
     String stateFile;
 
+    @Option(names = "--user", paramLabel = "NAME",
+            description = "Started as root (without --notroot): the user to become once the port is bound. Default nobody.")
+    String user = "nobody";
+
     @Option(names = "--notroot", description = "Do not drop privileges to nobody; use the non-root defaults.")
     boolean notRoot;
 
@@ -220,7 +224,7 @@ public final class FixedCommand implements Callable<Integer> {
                 clientInterface, maxTunnels, keyFile.toAbsolutePath(), certFile.toAbsolutePath(),
                 socket.toAbsolutePath(), notRoot, verbose || debug, debug,
                 logFile == null ? null : logFile.toAbsolutePath(), range[0], range[1],
-                Duration.ofSeconds(pingInterval), Duration.ofSeconds(pingTimeout), stateFilePath());
+                Duration.ofSeconds(pingInterval), Duration.ofSeconds(pingTimeout), stateFilePath(), user);
         return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
                 pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
             if (secret.warning() != null) {

@@ -29,11 +29,13 @@ public final class ControlServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
     private static final int READ_TIMEOUT_MS = 30_000;
     private static final int MAX_REQUESTS = 1000;
+    /** How long and how much a refused peer may still send before the close; see refuse(). */
+    private static final int LINGER_MS = 2_000;
+    private static final long LINGER_BYTES = 64 * 1024;
 
     private final Path path;
     private final AFUNIXServerSocket server;
     private final ControlHandler handler;
-    private final long ownUid = Unix.uid();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private ControlServer(Path path, AFUNIXServerSocket server, ControlHandler handler) {
@@ -110,15 +112,21 @@ public final class ControlServer implements AutoCloseable {
             InputStream in = c.getInputStream();
             OutputStream out = new BufferedOutputStream(c.getOutputStream());
             long uid = c.getPeerCredentials().getUid();
+            long ownUid = Unix.uid(); // read each time: the server may have dropped root since it started
             if (uid != 0 && uid != ownUid) {
                 log.warn("control socket: refused a connection from uid {}", uid);
-                ControlWire.writeLine(out, "error permission denied: only root and uid " + ownUid
-                        + " may use this control socket");
-                out.flush();
+                refuse(c, in, out, "permission denied: only root and uid " + ownUid + " may use this control socket");
                 return;
             }
             for (int i = 0; i < MAX_REQUESTS; i++) {
-                String line = ControlWire.readLine(in);
+                String line;
+                try {
+                    line = ControlWire.readLine(in);
+                } catch (ControlWire.BadLineException e) {
+                    log.warn("control socket: {}; connection closed", e.getMessage());
+                    refuse(c, in, out, e.getMessage());
+                    return;
+                }
                 if (line == null) {
                     return;
                 }
@@ -141,6 +149,35 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends a last error line, half-closes, and reads (a bounded amount, for a bounded time) what
+     * the peer had already sent: closing with unread bytes would reset the connection, and the
+     * peer would see "broken pipe" or "connection reset" instead of the reason.
+     */
+    private static void refuse(AFUNIXSocket c, InputStream in, OutputStream out, String message) throws IOException {
+        ControlWire.writeLine(out, "error " + message);
+        out.flush();
+        try {
+            c.shutdownOutput();
+        } catch (IOException e) {
+            // junixsocket 2.10 reports accepted sockets as "not connected" here; the peer then sees
+            // end of stream at our close instead, which the bounded drain below keeps short.
+        }
+        c.setSoTimeout(LINGER_MS);
+        byte[] sink = new byte[4096];
+        try {
+            for (long left = LINGER_BYTES; left > 0; ) {
+                int n = in.read(sink);
+                if (n < 0) {
+                    return;
+                }
+                left -= n;
+            }
+        } catch (IOException e) {
+            // Timed out or reset: closing anyway.
+        }
+    }
+
     private static void write(OutputStream out, ControlReply reply) throws IOException {
         if (!reply.ok()) {
             ControlWire.writeLine(out, "error " + String.join(" ", reply.lines()));
@@ -158,6 +195,10 @@ public final class ControlServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    public Path path() {
+        return path;
     }
 
     @Override

@@ -37,7 +37,7 @@ final class ControlWire {
         return new ControlRequest(c, c.takesArgument() ? arg : null, f[1].equals("1"));
     }
 
-    /** One line, or null at a clean end of stream; IOException on an over-long or binary line. */
+    /** One line, or null at a clean end of stream; BadLineException on an over-long or binary line. */
     static String readLine(InputStream in) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         while (true) {
@@ -52,12 +52,19 @@ final class ControlWire {
                 return b.toString(StandardCharsets.UTF_8);
             }
             if (c < 0x20 && c != '\t') {
-                throw new IOException("binary data on the control socket");
+                throw new BadLineException("binary data on the control socket");
             }
             if (b.size() >= MAX_LINE) {
-                throw new IOException("line longer than " + MAX_LINE + " bytes on the control socket");
+                throw new BadLineException("line longer than " + MAX_LINE + " bytes on the control socket");
             }
             b.write(c);
+        }
+    }
+
+    /** The peer sent bytes that are not a request line; the connection cannot be resynchronised. */
+    static final class BadLineException extends IOException {
+        BadLineException(String message) {
+            super(message);
         }
     }
 

@@ -23,7 +23,7 @@ public final class ServiceRunner {
     }
 
     /**
-     * @param pidFile written (atomically) once started, before READY, and removed at exit; may be null
+     * @param pidFile written (atomically) before starting, so while still root, and removed at exit; may be null
      */
     public static int run(String program, boolean debug, boolean verbose, Path logFile, Path pidFile,
             Startup startup) throws RtunnelException {
@@ -35,10 +35,10 @@ public final class ServiceRunner {
             Daemon.takeReportChannel();
         }
         LogSetup.configure(program, child, verbose, logFile, fallbackLog(program));
-        Runnable serve = startup.start();
         if (pidFile != null) {
-            writePid(pidFile);
+            writePid(pidFile); // before start: a server that drops root could not write it afterwards
         }
+        Runnable serve = startup.start();
         Daemon.ready();
         serve.run();
         return RtunnelException.OK;

@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 import rtunnel.common.cli.RtunnelException;
 import rtunnel.common.cli.Unix;
 import rtunnel.common.control.ControlServer;
+import rtunnel.common.daemon.Privileges;
 import rtunnel.common.net.IpAddresses;
 import rtunnel.common.protocol.V1;
 import rtunnel.common.relay.Relay;
@@ -75,6 +76,13 @@ public final class FixedServer {
             Relay.closeQuietly(port);
             throw e;
         }
+        try {
+            dropRoot(config, stateFile, control);
+        } catch (RtunnelException e) {
+            Relay.closeQuietly(port);
+            control.close();
+            throw e;
+        }
         FixedServer server = new FixedServer(port, control, registry);
         V2Accept v2 = new V2Accept(config.password(), policy, registry, ports, config.pingInterval(), config.pingTimeout());
         TunnelListener listener = new TunnelListener(port, tls, config.password(), policy, registry, ports,
@@ -86,6 +94,29 @@ public final class FixedServer {
                 config.clientInterface() == null ? "all addresses" : IpAddresses.format(config.clientInterface()),
                 creds.fingerprint());
         return server;
+    }
+
+    /**
+     * As root without --notroot: hand the state directory and the control socket to the service
+     * user, then become that user for good. Everything that needs root is done by now.
+     */
+    private static void dropRoot(FixedConfig config, StateFile stateFile, ControlServer control) throws RtunnelException {
+        if (config.notRoot() || !Unix.isRoot()) {
+            return;
+        }
+        Privileges.Account account = Privileges.lookup(config.user());
+        try {
+            if (stateFile != null) {
+                Privileges.prepareDirectory(stateFile.path().getParent(), account);
+                if (java.nio.file.Files.exists(stateFile.path())) {
+                    Privileges.chown(stateFile.path(), account);
+                }
+            }
+            Privileges.chown(control.path(), account);
+        } catch (IOException e) {
+            throw RtunnelException.failure("cannot hand files to user " + account.name() + ": " + e.getMessage(), e);
+        }
+        Privileges.drop(account);
     }
 
     private static ServerSocket bind(int port) throws RtunnelException {
