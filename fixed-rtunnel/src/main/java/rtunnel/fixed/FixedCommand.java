@@ -84,6 +84,10 @@ public final class FixedCommand implements Callable<Integer> {
             description = "Protocol v2: drop a link that said nothing for this long. Default 60.")
     long pingTimeout = 60;
 
+    @Option(names = "--ssh-only",
+            description = "Forward a client session only when it starts with an SSH identification line (turns scanners away).")
+    boolean sshOnly;
+
     @Option(names = "--statefile", paramLabel = "FILE",
             description = "Keep allowlists and sticky ports here across restarts ('none' for nowhere). "
                 + "Default /var/lib/rtunnel/fixed_rtunnel.state as root, ~/.rtunnel/fixed_rtunnel.state with --notroot.")
@@ -224,7 +228,7 @@ public final class FixedCommand implements Callable<Integer> {
                 clientInterface, maxTunnels, keyFile.toAbsolutePath(), certFile.toAbsolutePath(),
                 socket.toAbsolutePath(), notRoot, verbose || debug, debug,
                 logFile == null ? null : logFile.toAbsolutePath(), range[0], range[1],
-                Duration.ofSeconds(pingInterval), Duration.ofSeconds(pingTimeout), stateFilePath(), user);
+                Duration.ofSeconds(pingInterval), Duration.ofSeconds(pingTimeout), stateFilePath(), user, sshOnly);
         return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
                 pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
             if (secret.warning() != null) {

@@ -94,11 +94,16 @@ public final class Mux {
 
     /** Fixed side: opens a stream for an accepted client and starts relaying it at once. */
     public MuxStream open(Socket client, OpenInfo info) throws IOException {
+        return open(client, info, new byte[0]);
+    }
+
+    /** As {@link #open(Socket, OpenInfo)}, with bytes already read from the client sent first. */
+    public MuxStream open(Socket client, OpenInfo info, byte[] prefix) throws IOException {
         int id = nextStream.getAndIncrement();
         MuxStream s = new MuxStream(this, id, info);
         streams.put(id, s);
         send(FrameType.OPEN, id, info.encode());
-        s.attach(client);
+        s.attach(client, prefix);
         return s;
     }
 

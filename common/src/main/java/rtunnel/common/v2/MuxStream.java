@@ -41,6 +41,7 @@ public final class MuxStream {
     private boolean inboundDone;
     private boolean outboundDone;
     private volatile Socket socket;
+    private volatile InputStream input;
 
     MuxStream(Mux mux, int id, OpenInfo info) {
         this.mux = mux;
@@ -50,6 +51,19 @@ public final class MuxStream {
 
     /** Binds the local socket and starts both directions; queued peer data goes out first. */
     public void attach(Socket s) {
+        attach(s, new byte[0]);
+    }
+
+    /** As {@link #attach(Socket)}, sending {@code prefix} (bytes already read from the socket) first. */
+    public void attach(Socket s, byte[] prefix) {
+        try {
+            input = prefix.length == 0 ? s.getInputStream()
+                    : new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(prefix), s.getInputStream());
+        } catch (IOException e) {
+            abort(true);
+            closeSocket(s);
+            return;
+        }
         lock.lock();
         try {
             if (aborted) {
@@ -159,7 +173,7 @@ public final class MuxStream {
     private void pump() {
         byte[] buf = new byte[FrameIO.HEADER + FrameIO.MAX_PAYLOAD];
         try {
-            InputStream in = socket.getInputStream();
+            InputStream in = input;
             while (true) {
                 int allowed;
                 lock.lock();

@@ -16,6 +16,16 @@ public final class AccessPolicy {
     private final Allowlist clients = new Allowlist();
     private final AtomicReference<InetAddress> lastTunnel = new AtomicReference<>();
     private final AtomicReference<InetAddress> lastClient = new AtomicReference<>();
+    private final boolean sshOnly;
+
+    public AccessPolicy(boolean sshOnly) {
+        this.sshOnly = sshOnly;
+    }
+
+    /** --ssh-only: client sessions must start with an SSH identification line. */
+    public boolean sshOnly() {
+        return sshOnly;
+    }
 
     public boolean admitTunnel(InetAddress peer) {
         return admit(tunnels, lastTunnel, peer);

@@ -47,7 +47,7 @@ public final class FixedServer {
                     config.certFile(), creds.fingerprint());
         }
         SSLContext tls = TlsContexts.server(creds);
-        AccessPolicy policy = new AccessPolicy();
+        AccessPolicy policy = new AccessPolicy(config.sshOnly());
         PortAllocator ports = new PortAllocator(config.clientInterface(), config.clientPortLow(), config.clientPortHigh());
         StateFile stateFile = config.stateFile() == null ? null : new StateFile(config.stateFile());
         if (stateFile != null) {

@@ -1,6 +1,7 @@
 package rtunnel.fixed.server;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
@@ -36,6 +37,7 @@ final class TunnelListener implements Runnable {
     private final PortAllocator ports;
     private final Duration keepaliveInterval;
     private final V2Accept v2;
+    private final AdmissionGuard guard = new AdmissionGuard();
 
     TunnelListener(ServerSocket server, SSLContext tlsContext, Password password, AccessPolicy policy,
             TunnelRegistry registry, PortAllocator ports, Duration keepaliveInterval, V2Accept v2) {
@@ -71,12 +73,33 @@ final class TunnelListener implements Runnable {
                 log.warn("tunnel connection from {} refused: --maxtunnels={} reached", peer, registry.max());
                 Relay.closeQuietly(s);
             } else {
+                String busy = guard.enter(s.getInetAddress());
+                if (busy != null) {
+                    log.warn("tunnel connection from {} refused: {}", peer, busy);
+                    Relay.closeQuietly(s);
+                    continue;
+                }
                 Thread.ofVirtual().name("handshake-" + peer).start(() -> serve(s, peer));
             }
         }
     }
 
     private void serve(Socket raw, String peer) {
+        InetAddress from = raw.getInetAddress();
+        java.util.concurrent.atomic.AtomicBoolean pending = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Runnable leave = () -> {
+            if (pending.compareAndSet(true, false)) {
+                guard.leave(from);
+            }
+        };
+        try {
+            handshakeAndServe(raw, peer, from, leave);
+        } finally {
+            leave.run();
+        }
+    }
+
+    private void handshakeAndServe(Socket raw, String peer, InetAddress from, Runnable leave) {
         V1Tunnel tunnel;
         try {
             SocketTuning.tune(raw);
@@ -87,16 +110,24 @@ final class TunnelListener implements Runnable {
             }
             SSLSocket tls = V1Handshake.startTls(raw, tlsContext);
             if (V2Wire.ALPN.equals(tls.getApplicationProtocol())) {
-                v2.serve(raw, tls, peer);
+                v2.serve(raw, tls, peer, () -> {
+                    guard.succeeded(from);
+                    leave.run();
+                });
                 return;
             }
             if (registry.full()) {
                 throw new V1Handshake.Refused("--maxtunnels=" + registry.max() + " reached");
             }
             V1Handshake.Link link = V1Handshake.authenticate(tls, password);
+            guard.succeeded(from);
+            leave.run();
             raw.setSoTimeout(0);
             tunnel = new V1Tunnel(raw, link.tls(), link.hostname(), policy, keepaliveInterval);
         } catch (V1Handshake.Refused e) {
+            if (e.badPassword()) {
+                guard.failed(from);
+            }
             log.warn("tunnel connection from {} refused: {}", peer, e.getMessage());
             Relay.closeQuietly(raw);
             return;

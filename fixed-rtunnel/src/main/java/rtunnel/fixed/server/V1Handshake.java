@@ -22,8 +22,20 @@ import rtunnel.common.v2.V2Wire;
 final class V1Handshake {
     /** A peer that was turned away; the message is safe to log (it never holds the password). */
     static final class Refused extends Exception {
+        private final boolean badPassword;
+
         Refused(String message) {
+            this(message, false);
+        }
+
+        Refused(String message, boolean badPassword) {
             super(message);
+            this.badPassword = badPassword;
+        }
+
+        /** The peer failed authentication (counts toward the address's back-off). */
+        boolean badPassword() {
+            return badPassword;
         }
     }
 
@@ -67,7 +79,7 @@ final class V1Handshake {
         try {
             String hostname = V1.hostnameOf(auth);
             if (!password.matchesV1(auth)) {
-                throw new Refused("wrong password (hostname " + hostname + ")");
+                throw new Refused("wrong password (hostname " + hostname + ")", true);
             }
             return new Link(tls, hostname);
         } finally {

@@ -112,11 +112,25 @@ final class V1Tunnel implements Tunnel {
                 continue;
             }
             SocketTuning.tune(s);
+            byte[] prefix = new byte[0];
+            if (policy.sshOnly()) {
+                try {
+                    prefix = SshGate.check(s);
+                } catch (IOException e) {
+                    prefix = null;
+                }
+                if (prefix == null) {
+                    log.warn("tunnel {}: client {} refused: not an ssh client (--ssh-only)", id, IpAddresses.format(from));
+                    Relay.closeQuietly(s);
+                    continue;
+                }
+            }
             client = s;
             Relay.closeQuietly(listener);
-            if (!send(V1.START)) {
+            if (!send(V1.START) || prefix.length > 0 && !send(prefix)) {
                 return null;
             }
+            bytesOut.addAndGet(prefix.length);
             return s;
         }
         return null;

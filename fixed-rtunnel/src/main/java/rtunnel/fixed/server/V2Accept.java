@@ -52,7 +52,8 @@ final class V2Accept {
         this.pingTimeout = pingTimeout;
     }
 
-    void serve(Socket raw, SSLSocket tls, String peer) throws IOException, V1Handshake.Refused {
+    /** @param authenticated called once the peer proved the password, before the tunnel is served */
+    void serve(Socket raw, SSLSocket tls, String peer, Runnable authenticated) throws IOException, V1Handshake.Refused {
         InputStream in = tls.getInputStream();
         OutputStream out = tls.getOutputStream();
         byte[] serverNonce = V2Auth.nonce();
@@ -81,8 +82,9 @@ final class V2Accept {
                     hello.flags(), hostname);
             if (!V2Auth.equal(expected, hello.mac())) {
                 refuse(out, Reason.BAD_PASSWORD, "");
-                throw new V1Handshake.Refused("wrong password (hostname " + hostname + ", protocol 2)");
+                throw new V1Handshake.Refused("wrong password (hostname " + hostname + ", protocol 2)", true);
             }
+            authenticated.run();
             Welcomed w = place(out, hello, peer);
             byte[] proof = V2Auth.serverMac(key, binding, serverNonce, hello.nonce(), w.tunnel.id(), w.tunnel.port());
             raw.setSoTimeout(0);

@@ -104,15 +104,37 @@ final class V2Tunnel implements Tunnel {
             Relay.closeQuietly(c);
             return;
         }
+        SocketTuning.tune(c);
+        if (policy.sshOnly()) {
+            // The check waits for the client's first bytes: never on the accept thread.
+            Thread.ofVirtual().name("tunnel-" + id + "-ssh-check").start(() -> {
+                try {
+                    byte[] prefix = SshGate.check(c);
+                    if (prefix == null) {
+                        log.warn("tunnel {}: client {} refused: not an ssh client (--ssh-only)", id, IpAddresses.format(from));
+                        Relay.closeQuietly(c);
+                        return;
+                    }
+                    open(c, prefix);
+                } catch (IOException e) {
+                    Relay.closeQuietly(c);
+                }
+            });
+            return;
+        }
+        open(c, new byte[0]);
+    }
+
+    private void open(Socket c, byte[] prefix) {
+        InetAddress from = c.getInetAddress();
         Link link = newestLink();
         if (link == null) {
             Relay.closeQuietly(c);
             return;
         }
-        SocketTuning.tune(c);
         try {
             MuxStream s = link.mux().open(c, new OpenInfo((InetSocketAddress) c.getRemoteSocketAddress(),
-                    (InetSocketAddress) c.getLocalSocketAddress()));
+                    (InetSocketAddress) c.getLocalSocketAddress()), prefix);
             sessions.incrementAndGet();
             log.info("tunnel {}: session {} from {}:{} started", id, s.id(), IpAddresses.format(from), c.getPort());
         } catch (IOException e) {
