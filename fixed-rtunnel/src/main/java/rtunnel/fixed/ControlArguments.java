@@ -31,4 +31,23 @@ final class ControlArguments {
             }
         }
     }
+
+    /** {@code 90s}, {@code 30m}, {@code 2h}, {@code 7d} (a bare number is seconds); 1 s to 10 years. */
+    static java.time.Duration duration(String option, String text) throws RtunnelException {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,9})([smhd]?)").matcher(text);
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            long seconds = switch (m.group(2)) {
+                case "m" -> n * 60;
+                case "h" -> n * 3600;
+                case "d" -> n * 86400;
+                default -> n;
+            };
+            if (seconds >= 1 && seconds <= 10L * 366 * 86400) {
+                return java.time.Duration.ofSeconds(seconds);
+            }
+        }
+        throw RtunnelException.usage("invalid value for " + option + ": '" + text
+                + "' is not a duration from 1s to 3660d (like 90s, 30m, 2h, 7d)");
+    }
 }

@@ -126,6 +126,10 @@ public final class FixedCommand implements Callable<Integer> {
     private record Step(ControlCommand command, String argument) {
     }
 
+    @Option(names = "--ttl", paramLabel = "DURATION",
+            description = "With --addip-*: the entries expire after this long (like 90s, 30m, 2h, 7d).")
+    String ttl;
+
     @Option(names = "--json", description = "Machine-readable JSON output for listings.")
     boolean json;
 
@@ -199,14 +203,24 @@ public final class FixedCommand implements Callable<Integer> {
     public Integer call() throws RtunnelException {
         Path socket = socketName != null ? socketName : notRoot ? USER_SOCKET : ROOT_SOCKET;
         if (!steps.isEmpty()) {
+            java.time.Duration expiry = ttl == null ? null : ControlArguments.duration("--ttl", ttl);
+            if (expiry != null && steps.stream().noneMatch(s -> s.command() == ControlCommand.ADDIP_CLIENT
+                    || s.command() == ControlCommand.ADDIP_TUNNEL)) {
+                throw RtunnelException.usage("--ttl goes with --addip-client or --addip-tunnel");
+            }
             List<ControlRequest> requests = new ArrayList<>();
             for (Step s : steps) {
-                requests.add(new ControlRequest(s.command(), ControlArguments.check(s.command(), s.argument()), json));
+                boolean adds = s.command() == ControlCommand.ADDIP_CLIENT || s.command() == ControlCommand.ADDIP_TUNNEL;
+                requests.add(new ControlRequest(s.command(), ControlArguments.check(s.command(), s.argument()), json,
+                        adds ? expiry : null));
             }
             return ControlClient.run(socket, requests, System.out, System.err);
         }
         if (json) {
             throw RtunnelException.usage("--json goes with a listing option such as --list-tunnels");
+        }
+        if (ttl != null) {
+            throw RtunnelException.usage("--ttl goes with --addip-client or --addip-tunnel");
         }
         if (generatePassword != null) {
             if (generatePassword < 16 || generatePassword > 64 || generatePassword % 2 != 0) {

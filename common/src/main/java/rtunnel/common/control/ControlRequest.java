@@ -1,5 +1,10 @@
 package rtunnel.common.control;
 
-/** One control request; {@code argument} is null for listings. */
-public record ControlRequest(ControlCommand command, String argument, boolean json) {
+import java.time.Duration;
+
+/** One control request; {@code argument} is null for listings, {@code ttl} null unless an added entry expires. */
+public record ControlRequest(ControlCommand command, String argument, boolean json, Duration ttl) {
+    public ControlRequest(ControlCommand command, String argument, boolean json) {
+        this(command, argument, json, null);
+    }
 }

@@ -19,14 +19,22 @@ final class ControlWire {
     }
 
     static String encode(ControlRequest r) {
-        return r.command().wireName() + "\t" + (r.json() ? "1" : "0") + "\t" + (r.argument() == null ? "" : clean(r.argument()));
+        return r.command().wireName() + "\t" + (r.json() ? "1" : "0") + "\t" + (r.argument() == null ? "" : clean(r.argument()))
+                + (r.ttl() == null ? "" : "\t" + r.ttl().toSeconds());
     }
 
     /** Parses a request line; IllegalArgumentException names what was wrong. */
     static ControlRequest decode(String line) {
         String[] f = line.split("\t", -1);
-        if (f.length != 3 || !(f[1].equals("0") || f[1].equals("1"))) {
+        if (f.length < 3 || f.length > 4 || !(f[1].equals("0") || f[1].equals("1"))) {
             throw new IllegalArgumentException("malformed control request");
+        }
+        java.time.Duration ttl = null;
+        if (f.length == 4) {
+            if (!f[3].matches("[1-9][0-9]{0,9}")) {
+                throw new IllegalArgumentException("malformed expiry in control request");
+            }
+            ttl = java.time.Duration.ofSeconds(Long.parseLong(f[3]));
         }
         ControlCommand c = ControlCommand.byWireName(f[0])
                 .orElseThrow(() -> new IllegalArgumentException("unknown control request '" + clean(f[0]) + "'"));
@@ -34,7 +42,10 @@ final class ControlWire {
         if (c.takesArgument() && arg == null) {
             throw new IllegalArgumentException(c.wireName() + " needs an argument");
         }
-        return new ControlRequest(c, c.takesArgument() ? arg : null, f[1].equals("1"));
+        if (ttl != null && c != ControlCommand.ADDIP_CLIENT && c != ControlCommand.ADDIP_TUNNEL) {
+            throw new IllegalArgumentException("an expiry only goes with addip requests");
+        }
+        return new ControlRequest(c, c.takesArgument() ? arg : null, f[1].equals("1"), ttl);
     }
 
     /** One line, or null at a clean end of stream; BadLineException on an over-long or binary line. */

@@ -47,27 +47,28 @@ final class ControlDispatcher implements ControlHandler {
             case LIST_ALLOWED_CLIENTS -> ControlReply.ok(ControlFormat.addresses(texts(policy.clients()), json));
             case LASTIP_TUNNEL -> ControlReply.ok(ControlFormat.address(text(policy.lastTunnel()), json));
             case LASTIP_CLIENT -> ControlReply.ok(ControlFormat.address(text(policy.lastClient()), json));
-            case ADDIP_TUNNEL -> add(policy.tunnels(), "tunnel", arg, json);
-            case ADDIP_CLIENT -> add(policy.clients(), "client", arg, json);
+            case ADDIP_TUNNEL -> add(policy.tunnels(), "tunnel", arg, json, request.ttl());
+            case ADDIP_CLIENT -> add(policy.clients(), "client", arg, json, request.ttl());
             case DELIP_TUNNEL -> remove(policy.tunnels(), "tunnel", arg, json);
             case DELIP_CLIENT -> remove(policy.clients(), "client", arg, json);
             case KILL_TUNNEL -> kill(arg, json);
         };
     }
 
-    private ControlReply add(Allowlist list, String kind, String arg, boolean json) {
+    private ControlReply add(Allowlist list, String kind, String arg, boolean json, java.time.Duration ttl) {
         AddressRange range;
         try {
             range = AddressRange.parse(arg);
         } catch (IllegalArgumentException e) {
             return ControlReply.error(e.getMessage());
         }
-        if (list.add(range)) {
+        java.time.Instant expires = ttl == null ? null : java.time.Instant.now().plus(ttl);
+        if (list.add(range, expires)) {
             if (!saved()) {
                 list.remove(range);
                 return ControlReply.error("cannot save the state file, so " + range + " was not added (see the server log)");
             }
-            log.info("{} allowlist: added {}", kind, range);
+            log.info("{} allowlist: added {}{}", kind, range, expires == null ? "" : " until " + expires);
         }
         return ControlReply.ok(ControlFormat.address(range.toString(), json));
     }
@@ -119,7 +120,9 @@ final class ControlDispatcher implements ControlHandler {
     }
 
     private static List<String> texts(Allowlist list) {
-        return list.entries().stream().map(AddressRange::toString).toList();
+        return list.liveEntries().stream()
+                .map(e -> e.range() + (e.expires() == null ? "" : " expires:" + e.expires().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)))
+                .toList();
     }
 
     private static String text(InetAddress a) {

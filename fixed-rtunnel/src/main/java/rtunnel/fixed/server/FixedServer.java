@@ -52,14 +52,14 @@ public final class FixedServer {
         StateFile stateFile = config.stateFile() == null ? null : new StateFile(config.stateFile());
         if (stateFile != null) {
             StateFile.State state = stateFile.load();
-            policy.tunnels().replaceAll(state.tunnels());
-            policy.clients().replaceAll(state.clients());
+            policy.tunnels().replaceAllEntries(state.tunnels());
+            policy.clients().replaceAllEntries(state.clients());
             ports.restore(state.ports());
             log.info("state file {}: {} tunnel and {} client allowlist entries, {} sticky ports", stateFile.path(),
                     state.tunnels().size(), state.clients().size(), state.ports().size());
         }
         ControlDispatcher.Saver saver = stateFile == null ? () -> { } : () -> stateFile.save(new StateFile.State(
-                policy.tunnels().entries(), policy.clients().entries(), ports.lastPorts()));
+                policy.tunnels().liveEntries(), policy.clients().liveEntries(), ports.lastPorts()));
         ports.onChange(() -> {
             try {
                 saver.save();

@@ -17,6 +17,7 @@ import java.util.Map;
 
 import rtunnel.common.cli.RtunnelException;
 import rtunnel.common.net.AddressRange;
+import rtunnel.common.net.Allowlist;
 
 /**
  * What survives a restart: both allowlists and the sticky ports. A small text file, one entry per
@@ -35,7 +36,7 @@ final class StateFile {
     static final String HEADER = "# fixed_rtunnel state v1";
 
     /** The saved state. */
-    record State(List<AddressRange> tunnels, List<AddressRange> clients, Map<String, Integer> ports) {
+    record State(List<Allowlist.Entry> tunnels, List<Allowlist.Entry> clients, Map<String, Integer> ports) {
         static State empty() {
             return new State(List.of(), List.of(), Map.of());
         }
@@ -63,8 +64,8 @@ final class StateFile {
         if (lines.isEmpty() || !lines.get(0).equals(HEADER)) {
             throw corrupt(1, "the first line must be '" + HEADER + "'");
         }
-        List<AddressRange> tunnels = new ArrayList<>();
-        List<AddressRange> clients = new ArrayList<>();
+        List<Allowlist.Entry> tunnels = new ArrayList<>();
+        List<Allowlist.Entry> clients = new ArrayList<>();
         Map<String, Integer> ports = new LinkedHashMap<>();
         for (int i = 1; i < lines.size(); i++) {
             String line = lines.get(i).strip();
@@ -74,8 +75,8 @@ final class StateFile {
             String[] f = line.split(" ");
             try {
                 switch (f[0]) {
-                    case "tunnel" -> tunnels.add(AddressRange.parse(one(f)));
-                    case "client" -> clients.add(AddressRange.parse(one(f)));
+                    case "tunnel" -> tunnels.add(entry(f));
+                    case "client" -> clients.add(entry(f));
                     case "port" -> {
                         if (f.length != 3 || !f[2].matches("[0-9]{1,5}") || Integer.parseInt(f[2]) > 65535) {
                             throw new IllegalArgumentException("expected 'port HOSTNAME NUMBER'");
@@ -91,11 +92,23 @@ final class StateFile {
         return new State(tunnels, clients, ports);
     }
 
-    private static String one(String[] f) {
-        if (f.length != 2) {
-            throw new IllegalArgumentException("expected one address after '" + f[0] + "'");
+    /** {@code KIND RANGE} or {@code KIND RANGE expires INSTANT}. */
+    private static Allowlist.Entry entry(String[] f) {
+        if (f.length == 2) {
+            return new Allowlist.Entry(AddressRange.parse(f[1]), null);
         }
-        return f[1];
+        if (f.length == 4 && f[2].equals("expires")) {
+            try {
+                return new Allowlist.Entry(AddressRange.parse(f[1]), java.time.Instant.parse(f[3]));
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new IllegalArgumentException("bad expiry time '" + f[3] + "'");
+            }
+        }
+        throw new IllegalArgumentException("expected '" + f[0] + " RANGE' or '" + f[0] + " RANGE expires TIME'");
+    }
+
+    private static String text(Allowlist.Entry e) {
+        return e.range() + (e.expires() == null ? "" : " expires " + e.expires());
     }
 
     private RtunnelException corrupt(int line, String why) {
@@ -106,8 +119,8 @@ final class StateFile {
     /** Replaces the file with {@code s}; returns only once the new contents are on disk. */
     synchronized void save(State s) throws IOException {
         StringBuilder b = new StringBuilder(HEADER).append('\n');
-        s.tunnels().forEach(r -> b.append("tunnel ").append(r).append('\n'));
-        s.clients().forEach(r -> b.append("client ").append(r).append('\n'));
+        s.tunnels().forEach(e -> b.append("tunnel ").append(text(e)).append('\n'));
+        s.clients().forEach(e -> b.append("client ").append(text(e)).append('\n'));
         s.ports().forEach((h, p) -> b.append("port ").append(h).append(' ').append(p).append('\n'));
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
