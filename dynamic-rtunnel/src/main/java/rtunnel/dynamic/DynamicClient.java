@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 
 import rtunnel.common.cli.RtunnelException;
 import rtunnel.common.relay.Relay;
+import rtunnel.common.tls.ServerCredentials;
 
 /**
  * The reconnect loop: dial, serve the link until it ends, wait, dial again, for as long as the
@@ -39,7 +40,16 @@ final class DynamicClient {
     DynamicClient(DynamicConfig config) throws RtunnelException {
         this.config = config;
         String endpoint = config.remoteIp().getHostAddress() + ":" + config.remotePort();
-        SSLContext tls = config.serverCheck().context(endpoint);
+        ServerCredentials device = null;
+        if (config.deviceKeyFile() != null) {
+            device = ServerCredentials.loadOrGenerate(config.deviceKeyFile(), config.deviceCertFile(), config.hostname());
+            if (device.generated()) {
+                log.info("generated device key {} and certificate {}", config.deviceKeyFile(), config.deviceCertFile());
+            }
+            log.info("presenting device key {} (approve it on the server with fixed_rtunnel --approve={})",
+                    device.fingerprint(), device.fingerprint());
+        }
+        SSLContext tls = config.serverCheck().context(endpoint, device);
         this.dialer = new Dialer(config, tls);
     }
 

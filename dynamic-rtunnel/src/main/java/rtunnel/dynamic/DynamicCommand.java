@@ -64,6 +64,15 @@ public final class DynamicCommand implements Callable<Integer> {
                 + "Default /var/lib/rtunnel/known_servers as root, ~/.rtunnel/known_servers otherwise.")
     Path knownServers;
 
+    @Option(names = "--device-keyfile", paramLabel = "FILE",
+            description = "Present this device key to the server (generated on first use with its certificate); "
+                + "the server operator approves its fingerprint with fixed_rtunnel --approve.")
+    Path deviceKeyFile;
+
+    @Option(names = "--device-certfile", paramLabel = "FILE",
+            description = "Certificate of the device key. Default: the key file's name with .cert.")
+    Path deviceCertFile;
+
     @Option(names = "--insecure",
             description = "Do not verify the server at all (the original's behaviour): anyone in the path can pose as it.")
     boolean insecure;
@@ -121,6 +130,11 @@ public final class DynamicCommand implements Callable<Integer> {
         Secrets.Resolved secret = Secrets.resolve(passwordHex, passwordFile, System.getenv(Secrets.ENV));
         Password password = secret.password();
         ServerCheck check = ServerCheck.choose(serverFingerprints, caFile, knownServers, insecure, notRoot);
+        if (deviceCertFile != null && deviceKeyFile == null) {
+            throw RtunnelException.usage("--device-certfile goes with --device-keyfile");
+        }
+        Path deviceCert = deviceKeyFile == null ? null : deviceCertFile != null ? deviceCertFile
+                : deviceKeyFile.resolveSibling(deviceKeyFile.getFileName().toString().replaceFirst("\\.key$", "") + ".cert");
         String name = hostname != null ? hostname : Unix.hostname();
         if (name.isEmpty() || name.chars().anyMatch(c -> c < 0x21 || c == 0x7f)) {
             throw RtunnelException.usage("--hostname must be printable and without spaces");
@@ -144,7 +158,8 @@ public final class DynamicCommand implements Callable<Integer> {
         };
         DynamicConfig config = new DynamicConfig(remoteIp, remotePort, localIp, localPort, password, name,
                 Duration.ofSeconds(alarmSeconds), sourceIp, notRoot, verbose || debug, debug,
-                logFile == null ? null : logFile.toAbsolutePath(), proto, requestPort, proxy, check);
+                logFile == null ? null : logFile.toAbsolutePath(), proto, requestPort, proxy, check,
+                deviceKeyFile == null ? null : deviceKeyFile.toAbsolutePath(), deviceCert == null ? null : deviceCert.toAbsolutePath());
         return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
                 pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
             if (secret.warning() != null) {

@@ -18,5 +18,5 @@ import rtunnel.common.protocol.Password;
 public record DynamicConfig(InetAddress remoteIp, int remotePort, InetAddress localIp, int localPort,
         Password password, String hostname, Duration alarm, InetAddress sourceIp, boolean notRoot,
         boolean verbose, boolean debug, Path logFile, int protocol, int requestPort, int proxyProtocol,
-        ServerCheck serverCheck) {
+        ServerCheck serverCheck, Path deviceKeyFile, Path deviceCertFile) {
 }

@@ -11,6 +11,7 @@ import rtunnel.common.cli.RtunnelException;
 import rtunnel.common.cli.Unix;
 import rtunnel.common.tls.Fingerprints;
 import rtunnel.common.tls.KnownServers;
+import rtunnel.common.tls.ServerCredentials;
 import rtunnel.common.tls.ServerTrust;
 import rtunnel.common.tls.TlsContexts;
 
@@ -50,13 +51,11 @@ record ServerCheck(String description, Path knownServers, List<byte[]> pins, Pat
     }
 
     /** The TLS client context for talking to {@code endpoint} ({@code address:port}). */
-    SSLContext context(String endpoint) throws RtunnelException {
-        if (insecure) {
-            return TlsContexts.trustAll();
-        }
-        X509TrustManager tm = !pins.isEmpty() ? ServerTrust.pinned(pins)
+    SSLContext context(String endpoint, ServerCredentials device) throws RtunnelException {
+        X509TrustManager tm = insecure ? ServerTrust.none()
+                : !pins.isEmpty() ? ServerTrust.pinned(pins)
                 : caFile != null ? ServerTrust.caFile(caFile)
                 : ServerTrust.firstUse(new KnownServers(knownServers), endpoint);
-        return TlsContexts.client(tm);
+        return TlsContexts.client(tm, device);
     }
 }

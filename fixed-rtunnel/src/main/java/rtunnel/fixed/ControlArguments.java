@@ -19,6 +19,13 @@ final class ControlArguments {
                     throw RtunnelException.usage("invalid value for " + option + ": " + e.getMessage());
                 }
             }
+            case APPROVE, REVOKE -> {
+                try {
+                    return rtunnel.common.tls.Fingerprints.canonical(argument);
+                } catch (IllegalArgumentException e) {
+                    throw RtunnelException.usage("invalid value for " + option + ": " + e.getMessage());
+                }
+            }
             case KILL_TUNNEL -> {
                 if (argument == null || !argument.matches("[0-9]{1,18}")) {
                     throw RtunnelException.usage("invalid value for " + option + ": '" + argument

@@ -88,6 +88,10 @@ public final class FixedCommand implements Callable<Integer> {
             description = "Forward a client session only when it starts with an SSH identification line (turns scanners away).")
     boolean sshOnly;
 
+    @Option(names = "--require-device-key",
+            description = "Admit a dynamic side only when it also presents an approved device key (see --list-pending, --approve).")
+    boolean requireDeviceKey;
+
     @Option(names = "--statefile", paramLabel = "FILE",
             description = "Keep allowlists and sticky ports here across restarts ('none' for nowhere). "
                 + "Default /var/lib/rtunnel/fixed_rtunnel.state as root, ~/.rtunnel/fixed_rtunnel.state with --notroot.")
@@ -183,6 +187,26 @@ public final class FixedCommand implements Callable<Integer> {
         step(true, ControlCommand.KILL_TUNNEL, id);
     }
 
+    @Option(names = "--list-pending", description = "List device keys that proved the password but are not approved.")
+    void listPending(boolean on) {
+        step(on, ControlCommand.LIST_PENDING, null);
+    }
+
+    @Option(names = "--list-devices", description = "List approved device keys.")
+    void listDevices(boolean on) {
+        step(on, ControlCommand.LIST_DEVICES, null);
+    }
+
+    @Option(names = "--approve", paramLabel = "FINGERPRINT", description = "Approve a device key (SHA256:... as listed).")
+    void approve(String fingerprint) {
+        step(true, ControlCommand.APPROVE, fingerprint);
+    }
+
+    @Option(names = "--revoke", paramLabel = "FINGERPRINT", description = "Withdraw a device key's approval.")
+    void revoke(String fingerprint) {
+        step(true, ControlCommand.REVOKE, fingerprint);
+    }
+
     private void step(boolean on, ControlCommand command, String argument) {
         if (on) {
             steps.add(new Step(command, argument));
@@ -242,7 +266,7 @@ public final class FixedCommand implements Callable<Integer> {
                 clientInterface, maxTunnels, keyFile.toAbsolutePath(), certFile.toAbsolutePath(),
                 socket.toAbsolutePath(), notRoot, verbose || debug, debug,
                 logFile == null ? null : logFile.toAbsolutePath(), range[0], range[1],
-                Duration.ofSeconds(pingInterval), Duration.ofSeconds(pingTimeout), stateFilePath(), user, sshOnly);
+                Duration.ofSeconds(pingInterval), Duration.ofSeconds(pingTimeout), stateFilePath(), user, sshOnly, requireDeviceKey);
         return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
                 pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
             if (secret.warning() != null) {

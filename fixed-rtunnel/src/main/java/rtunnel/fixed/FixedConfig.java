@@ -18,5 +18,5 @@ import rtunnel.common.protocol.Password;
 public record FixedConfig(Password password, int port, InetAddress clientInterface, int maxTunnels,
         Path keyFile, Path certFile, Path socketPath, boolean notRoot, boolean verbose, boolean debug,
         Path logFile, int clientPortLow, int clientPortHigh, Duration pingInterval, Duration pingTimeout,
-        Path stateFile, String user, boolean sshOnly) {
+        Path stateFile, String user, boolean sshOnly, boolean requireDeviceKey) {
 }

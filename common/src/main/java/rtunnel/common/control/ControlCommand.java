@@ -14,7 +14,11 @@ public enum ControlCommand {
     ADDIP_CLIENT(true),
     DELIP_TUNNEL(true),
     DELIP_CLIENT(true),
-    KILL_TUNNEL(true);
+    KILL_TUNNEL(true),
+    LIST_PENDING(false),
+    LIST_DEVICES(false),
+    APPROVE(true),
+    REVOKE(true);
 
     private final boolean takesArgument;
 

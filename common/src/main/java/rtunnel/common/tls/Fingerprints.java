@@ -31,6 +31,16 @@ public final class Fingerprints {
         return HexFormat.ofDelimiter(":").withUpperCase().formatHex(sha256(cert));
     }
 
+    /** {@code SHA256:<unpadded base64>} of a digest. */
+    public static String text(byte[] digest) {
+        return "SHA256:" + Base64.getEncoder().withoutPadding().encodeToString(digest);
+    }
+
+    /** Any accepted form of a fingerprint, in the one form used for storing and comparing. */
+    public static String canonical(String text) {
+        return text(parse(text));
+    }
+
     /**
      * Parses a pinned fingerprint in either form (SHA256:base64, or hex with or without colons)
      * into the 32 digest bytes; throws IllegalArgumentException with a clear message otherwise.

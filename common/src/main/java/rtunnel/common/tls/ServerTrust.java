@@ -81,6 +81,11 @@ public final class ServerTrust {
         }
     }
 
+    /** No check at all: --insecure, the original's behaviour. */
+    public static X509TrustManager none() {
+        return new Check(chain -> { });
+    }
+
     /** Trust on first use, remembered in a known-servers file under {@code endpoint}. */
     public static X509TrustManager firstUse(KnownServers known, String endpoint) {
         return new Check(chain -> known.check(endpoint, chain[0]));

@@ -39,10 +39,42 @@ public final class TlsContexts {
             KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             kmf.init(ks, none);
             SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf.getKeyManagers(), null, null);
+            // Device certificates are self-signed: any is accepted in TLS, and judged afterwards by
+            // its fingerprint against the approved list (see the server's device registry).
+            ctx.init(kmf.getKeyManagers(), new TrustManager[] {new TrustAll()}, null);
             return ctx;
         } catch (GeneralSecurityException | IOException e) {
             throw RtunnelException.failure("cannot set up TLS with this key and certificate: " + e.getMessage(), e);
+        }
+    }
+
+    /** A client context that checks the server with {@code trust} and presents {@code device} when asked. */
+    public static SSLContext client(X509TrustManager trust, ServerCredentials device) throws RtunnelException {
+        if (device == null) {
+            return client(trust);
+        }
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            char[] none = new char[0];
+            ks.setKeyEntry("device", device.key(), none, device.chain().toArray(new Certificate[0]));
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, none);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(kmf.getKeyManagers(), new TrustManager[] {trust}, null);
+            return ctx;
+        } catch (GeneralSecurityException | IOException e) {
+            throw RtunnelException.failure("cannot set up TLS with the device key: " + e.getMessage(), e);
+        }
+    }
+
+    /** The certificate the client presented, or null. */
+    public static X509Certificate peerCertificate(SSLSocket s) {
+        try {
+            Certificate[] chain = s.getSession().getPeerCertificates();
+            return chain.length > 0 && chain[0] instanceof X509Certificate x ? x : null;
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            return null;
         }
     }
 
@@ -70,6 +102,7 @@ public final class TlsContexts {
         SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(raw, null, raw.getPort(), true);
         s.setUseClientMode(false);
         s.setEnabledProtocols(PROTOCOLS);
+        s.setWantClientAuth(true); // a device key, when the client has one; never required by TLS itself
         List<String> ours = List.of(alpn);
         s.setHandshakeApplicationProtocolSelector((sock, offered) -> {
             for (String p : offered) {

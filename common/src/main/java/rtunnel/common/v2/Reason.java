@@ -8,7 +8,8 @@ public enum Reason {
     PORT_TAKEN(4, "the requested port is taken"),
     PORT_OUT_OF_RANGE(5, "the requested port is outside the server's --client-ports range"),
     PROTOCOL_TOO_OLD(6, "protocol too old"),
-    BAD_REQUEST(7, "bad request");
+    BAD_REQUEST(7, "bad request"),
+    DEVICE_NOT_APPROVED(8, "this device's key is not approved (on the server: fixed_rtunnel --list-pending, --approve)");
 
     final int code;
     private final String words;

@@ -28,11 +28,13 @@ final class ControlDispatcher implements ControlHandler {
 
     private final AccessPolicy policy;
     private final TunnelRegistry registry;
+    private final DeviceRegistry devices;
     private final Saver saver;
 
-    ControlDispatcher(AccessPolicy policy, TunnelRegistry registry, Saver saver) {
+    ControlDispatcher(AccessPolicy policy, TunnelRegistry registry, DeviceRegistry devices, Saver saver) {
         this.policy = policy;
         this.registry = registry;
+        this.devices = devices;
         this.saver = saver;
     }
 
@@ -52,6 +54,10 @@ final class ControlDispatcher implements ControlHandler {
             case DELIP_TUNNEL -> remove(policy.tunnels(), "tunnel", arg, json);
             case DELIP_CLIENT -> remove(policy.clients(), "client", arg, json);
             case KILL_TUNNEL -> kill(arg, json);
+            case LIST_PENDING -> ControlReply.ok(pendingLines(json));
+            case LIST_DEVICES -> ControlReply.ok(deviceLines(devices.approved(), json));
+            case APPROVE -> approve(arg, json);
+            case REVOKE -> revoke(arg, json);
         };
     }
 
@@ -107,6 +113,74 @@ final class ControlDispatcher implements ControlHandler {
         registry.remove(id);
         log.info("tunnel {} killed through the control socket", id);
         return ControlReply.ok(lines);
+    }
+
+    private ControlReply approve(String arg, boolean json) {
+        String fp;
+        try {
+            fp = rtunnel.common.tls.Fingerprints.canonical(arg);
+        } catch (IllegalArgumentException e) {
+            return ControlReply.error(e.getMessage());
+        }
+        if (devices.approve(fp)) {
+            if (!saved()) {
+                devices.revoke(fp);
+                return ControlReply.error("cannot save the state file, so " + fp + " was not approved (see the server log)");
+            }
+            log.info("device key {} approved", fp);
+        }
+        return ControlReply.ok(deviceLines(List.of(fp), json));
+    }
+
+    private ControlReply revoke(String arg, boolean json) {
+        String fp;
+        try {
+            fp = rtunnel.common.tls.Fingerprints.canonical(arg);
+        } catch (IllegalArgumentException e) {
+            return ControlReply.error(e.getMessage());
+        }
+        if (!devices.revoke(fp)) {
+            return ControlReply.error(fp + " is not an approved device key (see --list-devices)");
+        }
+        if (!saved()) {
+            devices.approve(fp);
+            return ControlReply.error("cannot save the state file, so " + fp + " was not revoked (see the server log)");
+        }
+        int dropped = 0;
+        for (Tunnel t : registry.all()) {
+            if (fp.equals(t.deviceFingerprint())) {
+                t.close();
+                registry.remove(t.id());
+                dropped++;
+            }
+        }
+        log.info("device key {} revoked; {} tunnels using it dropped", fp, dropped);
+        return ControlReply.ok(deviceLines(List.of(fp), json));
+    }
+
+    private List<String> pendingLines(boolean json) {
+        List<DeviceRegistry.Pending> list = devices.pending();
+        if (json) {
+            StringBuilder s = new StringBuilder("[");
+            for (DeviceRegistry.Pending p : list) {
+                s.append(s.length() > 1 ? "," : "").append("{\"fingerprint\":").append(ControlFormat.quote(p.fingerprint()))
+                        .append(",\"hostname\":").append(ControlFormat.quote(p.hostname()))
+                        .append(",\"remoteip\":").append(ControlFormat.quote(IpAddresses.format(p.remote())))
+                        .append(",\"last_seen\":").append(ControlFormat.quote(p.lastSeen().toString())).append('}');
+            }
+            return List.of(s.append(']').toString());
+        }
+        return list.stream().map(p -> "Device: " + p.fingerprint() + " hostname:" + p.hostname() + " remoteip:"
+                + IpAddresses.format(p.remote()) + " lastseen:" + p.lastSeen().truncatedTo(java.time.temporal.ChronoUnit.SECONDS))
+                .toList();
+    }
+
+    private static List<String> deviceLines(List<String> fingerprints, boolean json) {
+        if (json) {
+            return List.of(fingerprints.stream().map(ControlFormat::quote)
+                    .collect(java.util.stream.Collectors.joining(",", "[", "]")));
+        }
+        return fingerprints.stream().map(f -> "Device: " + f).toList();
     }
 
     private synchronized boolean saved() {

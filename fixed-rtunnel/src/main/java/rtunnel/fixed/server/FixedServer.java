@@ -50,16 +50,18 @@ public final class FixedServer {
         AccessPolicy policy = new AccessPolicy(config.sshOnly());
         PortAllocator ports = new PortAllocator(config.clientInterface(), config.clientPortLow(), config.clientPortHigh());
         StateFile stateFile = config.stateFile() == null ? null : new StateFile(config.stateFile());
+        DeviceRegistry devices = new DeviceRegistry(config.requireDeviceKey());
         if (stateFile != null) {
             StateFile.State state = stateFile.load();
             policy.tunnels().replaceAllEntries(state.tunnels());
             policy.clients().replaceAllEntries(state.clients());
             ports.restore(state.ports());
+            devices.restore(state.devices());
             log.info("state file {}: {} tunnel and {} client allowlist entries, {} sticky ports", stateFile.path(),
                     state.tunnels().size(), state.clients().size(), state.ports().size());
         }
         ControlDispatcher.Saver saver = stateFile == null ? () -> { } : () -> stateFile.save(new StateFile.State(
-                policy.tunnels().liveEntries(), policy.clients().liveEntries(), ports.lastPorts()));
+                policy.tunnels().liveEntries(), policy.clients().liveEntries(), ports.lastPorts(), devices.approved()));
         ports.onChange(() -> {
             try {
                 saver.save();
@@ -71,7 +73,7 @@ public final class FixedServer {
         TunnelRegistry registry = new TunnelRegistry(config.maxTunnels());
         ControlServer control;
         try {
-            control = ControlServer.start(config.socketPath(), new ControlDispatcher(policy, registry, saver));
+            control = ControlServer.start(config.socketPath(), new ControlDispatcher(policy, registry, devices, saver));
         } catch (RtunnelException e) {
             Relay.closeQuietly(port);
             throw e;
@@ -84,9 +86,10 @@ public final class FixedServer {
             throw e;
         }
         FixedServer server = new FixedServer(port, control, registry);
-        V2Accept v2 = new V2Accept(config.password(), policy, registry, ports, config.pingInterval(), config.pingTimeout());
+        V2Accept v2 = new V2Accept(config.password(), policy, registry, ports, devices, config.pingInterval(),
+                config.pingTimeout());
         TunnelListener listener = new TunnelListener(port, tls, config.password(), policy, registry, ports,
-                V1.KEEPALIVE_INTERVAL, v2);
+                V1.KEEPALIVE_INTERVAL, v2, devices);
         Thread.ofPlatform().name("tunnel-accept").daemon(true).start(listener);
         Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "shutdown"));
         log.info("listening on port {} (TLS), control socket {}, client ports on {}, certificate {}",

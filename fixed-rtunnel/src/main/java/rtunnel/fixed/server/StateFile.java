@@ -30,15 +30,17 @@ import rtunnel.common.net.Allowlist;
  * tunnel 203.0.113.7
  * client 192.168.1.0/24
  * port cam1 40001
+ * device SHA256:n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg
  * </pre>
  */
 final class StateFile {
     static final String HEADER = "# fixed_rtunnel state v1";
 
     /** The saved state. */
-    record State(List<Allowlist.Entry> tunnels, List<Allowlist.Entry> clients, Map<String, Integer> ports) {
+    record State(List<Allowlist.Entry> tunnels, List<Allowlist.Entry> clients, Map<String, Integer> ports,
+            List<String> devices) {
         static State empty() {
-            return new State(List.of(), List.of(), Map.of());
+            return new State(List.of(), List.of(), Map.of(), List.of());
         }
     }
 
@@ -67,6 +69,7 @@ final class StateFile {
         List<Allowlist.Entry> tunnels = new ArrayList<>();
         List<Allowlist.Entry> clients = new ArrayList<>();
         Map<String, Integer> ports = new LinkedHashMap<>();
+        List<String> devices = new ArrayList<>();
         for (int i = 1; i < lines.size(); i++) {
             String line = lines.get(i).strip();
             if (line.isEmpty() || line.startsWith("#")) {
@@ -83,13 +86,19 @@ final class StateFile {
                         }
                         ports.put(f[1], Integer.parseInt(f[2]));
                     }
+                    case "device" -> {
+                        if (f.length != 2) {
+                            throw new IllegalArgumentException("expected 'device SHA256:...'");
+                        }
+                        devices.add(rtunnel.common.tls.Fingerprints.canonical(f[1]));
+                    }
                     default -> throw new IllegalArgumentException("unknown entry '" + f[0] + "'");
                 }
             } catch (IllegalArgumentException e) {
                 throw corrupt(i + 1, e.getMessage());
             }
         }
-        return new State(tunnels, clients, ports);
+        return new State(tunnels, clients, ports, devices);
     }
 
     /** {@code KIND RANGE} or {@code KIND RANGE expires INSTANT}. */
@@ -122,6 +131,7 @@ final class StateFile {
         s.tunnels().forEach(e -> b.append("tunnel ").append(text(e)).append('\n'));
         s.clients().forEach(e -> b.append("client ").append(text(e)).append('\n'));
         s.ports().forEach((h, p) -> b.append("port ").append(h).append(' ').append(p).append('\n'));
+        s.devices().forEach(d -> b.append("device ").append(d).append('\n'));
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp",

@@ -23,4 +23,7 @@ interface Tunnel {
 
     /** Ends the tunnel from any thread. */
     void close();
+
+    /** The SHA256:... of the device key its link presented, or null. */
+    String deviceFingerprint();
 }

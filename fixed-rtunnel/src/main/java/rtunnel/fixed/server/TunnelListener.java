@@ -38,9 +38,12 @@ final class TunnelListener implements Runnable {
     private final Duration keepaliveInterval;
     private final V2Accept v2;
     private final AdmissionGuard guard = new AdmissionGuard();
+    private final DeviceRegistry devices;
 
     TunnelListener(ServerSocket server, SSLContext tlsContext, Password password, AccessPolicy policy,
-            TunnelRegistry registry, PortAllocator ports, Duration keepaliveInterval, V2Accept v2) {
+            TunnelRegistry registry, PortAllocator ports, Duration keepaliveInterval, V2Accept v2,
+            DeviceRegistry devices) {
+        this.devices = devices;
         this.v2 = v2;
         this.server = server;
         this.tlsContext = tlsContext;
@@ -122,8 +125,15 @@ final class TunnelListener implements Runnable {
             V1Handshake.Link link = V1Handshake.authenticate(tls, password);
             guard.succeeded(from);
             leave.run();
+            java.security.cert.X509Certificate deviceCert = rtunnel.common.tls.TlsContexts.peerCertificate(tls);
+            DeviceRegistry.Verdict verdict = devices.judge(deviceCert, link.hostname(), from);
+            if (verdict != DeviceRegistry.Verdict.ADMIT) {
+                throw new V1Handshake.Refused(verdict == DeviceRegistry.Verdict.NO_KEY
+                        ? "no device key, and --require-device-key is set" : "device key not approved (--list-pending)");
+            }
             raw.setSoTimeout(0);
             tunnel = new V1Tunnel(raw, link.tls(), link.hostname(), policy, keepaliveInterval);
+            tunnel.device(deviceCert == null ? null : rtunnel.common.tls.Fingerprints.sha256Base64(deviceCert));
         } catch (V1Handshake.Refused e) {
             if (e.badPassword()) {
                 guard.failed(from);

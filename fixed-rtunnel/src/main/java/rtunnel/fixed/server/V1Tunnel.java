@@ -203,6 +203,18 @@ final class V1Tunnel implements Tunnel {
         this.id = tunnelId;
     }
 
+    private volatile String device;
+
+    /** Records the device key the link presented (null: none). */
+    void device(String fingerprint) {
+        device = fingerprint;
+    }
+
+    @Override
+    public String deviceFingerprint() {
+        return device;
+    }
+
     @Override
     public long id() {
         return id;

@@ -39,11 +39,13 @@ final class V2Accept {
     private final AccessPolicy policy;
     private final TunnelRegistry registry;
     private final PortAllocator ports;
+    private final DeviceRegistry devices;
     private final Duration pingInterval;
     private final Duration pingTimeout;
 
     V2Accept(Password password, AccessPolicy policy, TunnelRegistry registry, PortAllocator ports,
-            Duration pingInterval, Duration pingTimeout) {
+            DeviceRegistry devices, Duration pingInterval, Duration pingTimeout) {
+        this.devices = devices;
         this.password = password;
         this.policy = policy;
         this.registry = registry;
@@ -85,7 +87,14 @@ final class V2Accept {
                 throw new V1Handshake.Refused("wrong password (hostname " + hostname + ", protocol 2)", true);
             }
             authenticated.run();
-            Welcomed w = place(out, hello, peer);
+            java.security.cert.X509Certificate deviceCert = rtunnel.common.tls.TlsContexts.peerCertificate(tls);
+            DeviceRegistry.Verdict verdict = devices.judge(deviceCert, hostname, raw.getInetAddress());
+            if (verdict != DeviceRegistry.Verdict.ADMIT) {
+                throw refuse(out, Reason.DEVICE_NOT_APPROVED, verdict == DeviceRegistry.Verdict.NO_KEY
+                        ? "this server requires a device key (dynamic_rtunnel --device-keyfile)" : "");
+            }
+            String device = deviceCert == null ? null : rtunnel.common.tls.Fingerprints.sha256Base64(deviceCert);
+            Welcomed w = place(out, hello, peer, device);
             byte[] proof = V2Auth.serverMac(key, binding, serverNonce, hello.nonce(), w.tunnel.id(), w.tunnel.port());
             raw.setSoTimeout(0);
             Mux mux = new Mux(raw, in, out, new LinkEvents(w.tunnel), false, pingInterval, pingTimeout,
@@ -117,11 +126,13 @@ final class V2Accept {
      * rotation, or a re-dial after the dynamic side saw its link die), or when that tunnel's link
      * has missed its pings, as after a restart behind a NAT that lost the old connection.
      */
-    private Welcomed place(OutputStream out, Handshake.Hello hello, String peer) throws IOException, V1Handshake.Refused {
+    private Welcomed place(OutputStream out, Handshake.Hello hello, String peer, String device)
+            throws IOException, V1Handshake.Refused {
         boolean takeover = (hello.flags() & Handshake.TAKEOVER) != 0;
         long silentAfter = pingInterval.toMillis() * 3 / 2;
         for (Tunnel t : registry.all()) {
-            if (t instanceof V2Tunnel v2 && !v2.isClosed() && v2.hostname().equals(hello.hostname())) {
+            if (t instanceof V2Tunnel v2 && !v2.isClosed() && v2.hostname().equals(hello.hostname())
+                    && java.util.Objects.equals(v2.deviceFingerprint(), device)) {
                 if (takeover && v2.port() == hello.requestedPort() || !takeover && v2.lastHeardMillis() > silentAfter) {
                     return new Welcomed(v2, true);
                 }
@@ -137,6 +148,7 @@ final class V2Accept {
             throw refuse(out, e.outOfRange() ? Reason.PORT_OUT_OF_RANGE : Reason.PORT_TAKEN, e.getMessage());
         }
         V2Tunnel tunnel = new V2Tunnel(hello.hostname(), port, policy);
+        tunnel.device(device);
         if (registry.register(tunnel).isEmpty()) {
             tunnel.close();
             throw refuse(out, Reason.SERVER_FULL, "");

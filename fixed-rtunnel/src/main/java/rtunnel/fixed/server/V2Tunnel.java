@@ -181,6 +181,18 @@ final class V2Tunnel implements Tunnel {
         this.id = tunnelId;
     }
 
+    private volatile String device;
+
+    /** Records the device key the link presented (null: none). */
+    void device(String fingerprint) {
+        device = fingerprint;
+    }
+
+    @Override
+    public String deviceFingerprint() {
+        return device;
+    }
+
     @Override
     public long id() {
         return id;
