@@ -197,9 +197,14 @@ public final class V1Peer {
             return tls;
         }
 
+        /** Drops the TCP connection without a TLS close_notify, as the original programs do. */
+        public void closeAbruptly() {
+            closeQuietly(raw);
+        }
+
         @Override
         public void close() throws IOException {
-            if (tls != null) {
+            if (tls != null && !raw.isClosed()) {
                 tls.close();
             }
             raw.close();
