@@ -16,14 +16,7 @@ check-jdk:
 
 build: check-jdk
 	$(MVN) -Dmaven.test.skip=true package
-	rm -rf build && mkdir -p build/lib
-	cp common/target/common-*.jar fixed-rtunnel/target/fixed-rtunnel-*.jar dynamic-rtunnel/target/dynamic-rtunnel-*.jar build/lib/
-	cp fixed-rtunnel/target/lib/*.jar build/lib/
-	cp dynamic-rtunnel/target/lib/*.jar build/lib/
-	cp scripts/find-jdk build/find-jdk
-	sed -e 's/@NAME@/fixed_rtunnel/g' -e 's/@MAIN@/rtunnel.fixed.FixedMain/' scripts/launcher.sh > fixed_rtunnel
-	sed -e 's/@NAME@/dynamic_rtunnel/g' -e 's/@MAIN@/rtunnel.dynamic.DynamicMain/' scripts/launcher.sh > dynamic_rtunnel
-	chmod +x $(LAUNCHERS)
+	scripts/install-build.sh
 
 # Unit tests, then the integration tests that drive real processes of ./fixed_rtunnel and ./dynamic_rtunnel.
 test: build
