@@ -7,7 +7,7 @@ export JAVA_HOME
 MVN := mvn -B -q -Dstyle.color=never
 LAUNCHERS := fixed_rtunnel dynamic_rtunnel
 
-.PHONY: all build test unit demo clean check-jdk
+.PHONY: all build test unit demo clean check-jdk fuzz
 
 all: build
 
@@ -24,6 +24,11 @@ test: build
 
 unit: check-jdk
 	$(MVN) test
+
+# Longer fuzzing of the handshake decoders and the control parser (make test runs 20,000 inputs each).
+FUZZ_ITERATIONS ?= 2000000
+fuzz: check-jdk
+	$(MVN) -pl common test -Dtest='DecoderFuzzTest,ControlWireFuzzTest' -Dsurefire.failIfNoSpecifiedTests=false -Dfuzz.iterations=$(FUZZ_ITERATIONS)
 
 demo: build
 	scripts/demo.sh
