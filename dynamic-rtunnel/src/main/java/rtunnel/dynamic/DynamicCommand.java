@@ -8,7 +8,9 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import rtunnel.common.cli.ServiceOptions;
 import rtunnel.common.cli.Converters;
 import rtunnel.common.cli.RtunnelException;
 import rtunnel.common.cli.Unix;
@@ -20,6 +22,7 @@ import rtunnel.common.daemon.Privileges;
 
 /** dynamic_rtunnel's command line (SPEC A2). */
 @Command(name = DynamicCommand.PROGRAM, sortOptions = false, usageHelpAutoWidth = true,
+        versionProvider = rtunnel.common.cli.Version.class,
         description = {"Reverse tunnel client: dials out to fixed_rtunnel over TLS and carries the sessions it",
             "is given to a local service (sshd on 127.0.0.1:22 by default). Reconnects by itself."},
         exitCodeListHeading = "%nExit status:%n",
@@ -109,21 +112,14 @@ public final class DynamicCommand implements Callable<Integer> {
     @Option(names = "--notroot", description = "Do not drop privileges to nobody.")
     boolean notRoot;
 
-    @Option(names = "--verbose", description = "More log lines.")
-    boolean verbose;
-
-    @Option(names = "--debug", description = "Stay in the foreground and log to stderr; implies --verbose.")
-    boolean debug;
-
-    @Option(names = "--logfile", paramLabel = "FILE",
-            description = "Log to this file instead of syslog (or stderr with --debug).")
-    Path logFile;
-
-    @Option(names = "--pidfile", paramLabel = "FILE", description = "Write the process id here once running.")
-    Path pidFile;
+    @Mixin
+    ServiceOptions service = new ServiceOptions();
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
+
+    @Option(names = "--version", versionHelp = true, description = "Print the version and exit.")
+    boolean version;
 
     @Override
     public Integer call() throws RtunnelException {
@@ -157,11 +153,10 @@ public final class DynamicCommand implements Callable<Integer> {
             default -> throw RtunnelException.usage("invalid value for --proxy-protocol: '" + proxyProtocol + "' (1 or 2)");
         };
         DynamicConfig config = new DynamicConfig(remoteIp, remotePort, localIp, localPort, password, name,
-                Duration.ofSeconds(alarmSeconds), sourceIp, notRoot, verbose || debug, debug,
-                logFile == null ? null : logFile.toAbsolutePath(), proto, requestPort, proxy, check,
+                Duration.ofSeconds(alarmSeconds), sourceIp, notRoot, service.verboseLogging(), service.inForeground(),
+                service.absoluteLogFile(), proto, requestPort, proxy, check,
                 deviceKeyFile == null ? null : deviceKeyFile.toAbsolutePath(), deviceCert == null ? null : deviceCert.toAbsolutePath());
-        return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
-                pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
+        return ServiceRunner.run(PROGRAM, service, () -> {
             if (secret.warning() != null) {
                 org.slf4j.LoggerFactory.getLogger(DynamicCommand.class).warn("{}", secret.warning());
             }

@@ -8,7 +8,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import rtunnel.common.cli.ServiceOptions;
 import rtunnel.common.cli.Converters;
 import rtunnel.common.cli.RtunnelException;
 import rtunnel.common.cli.Secrets;
@@ -24,6 +26,7 @@ import rtunnel.fixed.server.FixedServer;
  * server's control socket; otherwise it is the server.
  */
 @Command(name = FixedCommand.PROGRAM, sortOptions = false, usageHelpAutoWidth = true,
+        versionProvider = rtunnel.common.cli.Version.class,
         description = {"Reverse tunnel server: admits dynamic_rtunnel peers over TLS and gives each a TCP port",
             "on this host that allowlisted clients can connect to (normally with ssh -p PORT).",
             "With a control option it talks to the running server through its control socket instead."},
@@ -104,31 +107,31 @@ public final class FixedCommand implements Callable<Integer> {
     @Option(names = "--notroot", description = "Do not drop privileges to nobody; use the non-root defaults.")
     boolean notRoot;
 
-    @Option(names = "--verbose", description = "More log lines.")
-    boolean verbose;
-
-    @Option(names = "--debug", description = "Stay in the foreground and log to stderr; implies --verbose.")
-    boolean debug;
-
-    @Option(names = "--logfile", paramLabel = "FILE",
-            description = "Log to this file instead of syslog (or stderr with --debug).")
-    Path logFile;
-
     @Option(names = "--generate-cert",
             description = "Write a fresh EC key and self-signed certificate to --keyfile/--certfile, print the fingerprint, exit.")
     boolean generateCert;
 
-    @Option(names = "--pidfile", paramLabel = "FILE", description = "Write the process id here once running.")
-    Path pidFile;
+    @Mixin
+    ServiceOptions service = new ServiceOptions();
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
+
+    @Option(names = "--version", versionHelp = true, description = "Print the version and exit.")
+    boolean version;
 
     // Control options: each adds a request in command-line order, so several run in the order given.
     private final List<Step> steps = new ArrayList<>();
 
     private record Step(ControlCommand command, String argument) {
     }
+
+    @Option(names = "--connect", paramLabel = "HOSTNAME",
+            description = "Relay stdin/stdout to the tunnel of this hostname (for ssh -o ProxyCommand='fixed_rtunnel --connect=%h').")
+    String connectTo;
+
+    @Option(names = "--port-of", paramLabel = "HOSTNAME", description = "Print the port of the tunnel of this hostname.")
+    String portOf;
 
     @Option(names = "--ttl", paramLabel = "DURATION",
             description = "With --addip-*: the entries expire after this long (like 90s, 30m, 2h, 7d).")
@@ -226,6 +229,16 @@ public final class FixedCommand implements Callable<Integer> {
     @Override
     public Integer call() throws RtunnelException {
         Path socket = socketName != null ? socketName : notRoot ? USER_SOCKET : ROOT_SOCKET;
+        if (connectTo != null || portOf != null) {
+            if (!steps.isEmpty() || (connectTo != null && portOf != null)) {
+                throw RtunnelException.usage("--connect and --port-of go alone (with --socketname, --clientinterface)");
+            }
+            if (portOf != null) {
+                System.out.println(ConnectCommand.portOf(socket, portOf));
+                return RtunnelException.OK;
+            }
+            return ConnectCommand.connect(socket, connectTo, clientInterface);
+        }
         if (!steps.isEmpty()) {
             java.time.Duration expiry = ttl == null ? null : ControlArguments.duration("--ttl", ttl);
             if (expiry != null && steps.stream().noneMatch(s -> s.command() == ControlCommand.ADDIP_CLIENT
@@ -264,11 +277,10 @@ public final class FixedCommand implements Callable<Integer> {
         }
         FixedConfig config = new FixedConfig(password, port != null ? port : notRoot ? USER_PORT : ROOT_PORT,
                 clientInterface, maxTunnels, keyFile.toAbsolutePath(), certFile.toAbsolutePath(),
-                socket.toAbsolutePath(), notRoot, verbose || debug, debug,
-                logFile == null ? null : logFile.toAbsolutePath(), range[0], range[1],
+                socket.toAbsolutePath(), notRoot, service.verboseLogging(), service.inForeground(),
+                service.absoluteLogFile(), range[0], range[1],
                 Duration.ofSeconds(pingInterval), Duration.ofSeconds(pingTimeout), stateFilePath(), user, sshOnly, requireDeviceKey);
-        return ServiceRunner.run(PROGRAM, debug, config.verbose(), config.logFile(),
-                pidFile == null ? null : pidFile.toAbsolutePath(), () -> {
+        return ServiceRunner.run(PROGRAM, service, () -> {
             if (secret.warning() != null) {
                 org.slf4j.LoggerFactory.getLogger(FixedCommand.class).warn("{}", secret.warning());
             }

@@ -39,6 +39,15 @@ public final class CommandRunner {
             return RtunnelException.FAILURE;
         });
         cl.setOut(new PrintWriter(System.out, true));
+        String config = ConfigFile.pathIn(args);
+        if (config != null) {
+            try {
+                cl.setDefaultValueProvider(ConfigFile.load(java.nio.file.Path.of(config), cl.getCommandSpec()));
+            } catch (RtunnelException e) {
+                err(program, oneLine(e.getMessage()));
+                return e.exitCode();
+            }
+        }
         return cl.execute(args);
     }
 

@@ -35,13 +35,13 @@ public final class LogSetup {
      * @param fallbackLogfile used in the background when there is no syslog socket
      * @return the target chosen
      */
-    public static Target configure(String program, boolean background, boolean verbose, Path logfile,
+    public static Target configure(String program, boolean background, String level, Path logfile,
             Path fallbackLogfile) throws RtunnelException {
         Target target = logfile != null ? Target.FILE
                 : !background ? Target.STDERR
                 : Files.exists(SYSLOG_SOCKET) ? Target.SYSLOG : Target.FILE;
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", verbose ? "debug" : "info");
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
         System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
         // syslog stamps its own time; files and terminals need ours.

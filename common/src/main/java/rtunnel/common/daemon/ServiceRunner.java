@@ -25,21 +25,24 @@ public final class ServiceRunner {
     /**
      * @param pidFile written (atomically) before starting, so while still root, and removed at exit; may be null
      */
-    public static int run(String program, boolean debug, boolean verbose, Path logFile, Path pidFile,
-            Startup startup) throws RtunnelException {
+    public static int run(String program, rtunnel.common.cli.ServiceOptions options, Startup startup)
+            throws RtunnelException {
+        options.check();
+        Path pidFile = options.absolutePidFile();
         boolean child = Daemon.isChild();
-        if (!debug && !child) {
+        if (!options.inForeground() && !child) {
             return Daemon.detach(program);
         }
         if (child) {
             Daemon.takeReportChannel();
         }
-        LogSetup.configure(program, child, verbose, logFile, fallbackLog(program));
+        LogSetup.configure(program, child, options.level(), options.absoluteLogFile(), fallbackLog(program));
         if (pidFile != null) {
             writePid(pidFile); // before start: a server that drops root could not write it afterwards
         }
         Runnable serve = startup.start();
         Daemon.ready();
+        SystemdNotify.ready();
         serve.run();
         return RtunnelException.OK;
     }
