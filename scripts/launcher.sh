@@ -12,8 +12,16 @@ else
     exit 1
 fi
 jdk=$("$home/find-jdk") || exit 1
-# -Xss/heap stay default; SerialGC and a small heap floor keep a short-lived control command cheap
-# and are fine for a relay whose memory is mostly socket buffers.
-exec "$jdk/bin/java" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
+# A one-shot command (control requests, --help) wants a fast start: the C1 compiler only. A
+# server or a relay wants full speed: both compilers. SerialGC suits both: a relay's memory is
+# mostly socket buffers, and idle tunnels should cost little.
+jit=""
+for a in "$@"; do
+    case "$a" in
+        --list-*|--lastip-*|--addip-*|--delip-*|--kill-tunnel*|--approve*|--revoke*|--port-of*|\
+        --help|-h|--version|--generate-*) jit="-XX:TieredStopAtLevel=1" ;;
+    esac
+done
+exec "$jdk/bin/java" -XX:+UseSerialGC $jit -Xshare:auto \
     --enable-native-access=ALL-UNNAMED \
     ${RTUNNEL_JAVA_OPTS:-} -cp "$home/lib/*" @MAIN@ "$@"

@@ -102,12 +102,16 @@ public final class TlsContexts {
         SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(raw, null, raw.getPort(), true);
         s.setUseClientMode(false);
         s.setEnabledProtocols(PROTOCOLS);
+        s.setEnabledCipherSuites(preferAes128(s.getEnabledCipherSuites()));
+        SSLParameters params = s.getSSLParameters();
+        params.setUseCipherSuitesOrder(true);
+        s.setSSLParameters(params);
         s.setWantClientAuth(true); // a device key, when the client has one; never required by TLS itself
         List<String> ours = List.of(alpn);
         s.setHandshakeApplicationProtocolSelector((sock, offered) -> {
-            for (String p : offered) {
-                if (ours.contains(p)) {
-                    return p;
+            for (String name : offered) {
+                if (ours.contains(name)) {
+                    return name;
                 }
             }
             return ""; // no ALPN in the answer: the peer speaks v1
@@ -122,12 +126,32 @@ public final class TlsContexts {
         s.setUseClientMode(true);
         SSLParameters p = s.getSSLParameters();
         p.setProtocols(PROTOCOLS);
+        p.setCipherSuites(preferAes128(s.getEnabledCipherSuites()));
         p.setServerNames(List.of());
         if (alpn.length > 0) {
             p.setApplicationProtocols(alpn);
         }
         s.setSSLParameters(p);
         return s;
+    }
+
+    /**
+     * The same suites with AES-128-GCM first: as safe as AES-256 for this use and the fastest in
+     * JSSE on CPUs with AES instructions (ChaCha20 is several times slower in Java there).
+     */
+    static String[] preferAes128(String[] enabled) {
+        List<String> out = new java.util.ArrayList<>();
+        for (String c : enabled) {
+            if (c.contains("AES_128_GCM")) {
+                out.add(c);
+            }
+        }
+        for (String c : enabled) {
+            if (!c.contains("AES_128_GCM")) {
+                out.add(c);
+            }
+        }
+        return out.toArray(new String[0]);
     }
 
     /** Accepts every certificate; the checks that matter are done by the caller where wanted. */
