@@ -77,12 +77,14 @@ class V2AuthIT {
         fixed.awaitNoTunnel(Duration.ofSeconds(15), t -> t.hostname().equals("v2-mitm"),
                 "the direct tunnel to go away");
 
+        // A dynamic side that does not verify the server (--insecure, as protocol v1 never did):
+        // the case where only the channel binding of the v2 response keeps the password safe.
         Path mitmDir = Files.createDirectories(tmp.resolve("mitm"));
         mitm = V2Mitm.start(mitmDir, FixedServer.LOCAL, Launchers.addr(MITM_SOURCE),
                 new InetSocketAddress(FixedServer.LOCAL, fixed.port()));
         viaMitm = Procs.start(mitmDir, "dynamic-via-mitm", List.of(Launchers.dynamicRtunnel().toString(),
                 "--debug", "--notroot", "--remoteip=127.0.0.1", "--remoteport=" + mitm.port(),
-                "--password=" + password, "--source-ip=" + V2Fixture.DYNAMIC_HOST, "--hostname=v2-mitm",
+                "--password=" + password, "--insecure", "--source-ip=" + V2Fixture.DYNAMIC_HOST, "--hostname=v2-mitm",
                 "--localport=" + service.port()));
         V2Fixture.awaitLog(viaMitm, V2Fixture.TUNNEL_UP, BAD_PASSWORD,
                 "the dynamic side behind the man in the middle to be refused with \"bad password\"", fixed);
