@@ -275,7 +275,9 @@ class ControlServerTest {
             assertEquals("error malformed control request", ask(ch, in, "hello"));
             assertEquals("error malformed control request", ask(ch, in, "list-tunnels"));
             assertEquals("error malformed control request", ask(ch, in, "list-tunnels\t2\t"));
-            assertEquals("error malformed control request", ask(ch, in, "list-tunnels\t0\t\t"));
+            assertEquals("error malformed expiry in control request", ask(ch, in, "list-tunnels\t0\t\t"));
+            assertEquals("error malformed control request", ask(ch, in, "list-tunnels\t0\t\t\t"));
+            assertEquals("error an expiry only goes with addip requests", ask(ch, in, "list-tunnels\t0\t\t60"));
             assertEquals("error addip-client needs an argument", ask(ch, in, "addip-client\t0\t"));
             assertEquals("error '1.2.3' is not an address or CIDR range (like 192.0.2.7, 192.0.2.0/24 or 2001:db8::1)",
                     ask(ch, in, "addip-client\t0\t1.2.3"));
