@@ -30,6 +30,11 @@ final class DynamicClient {
     private final DynamicConfig config;
     private final Dialer dialer;
     private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30));
+    /**
+     * A refused or timed-out TCP connect costs the server nothing, and a server coming back from a
+     * restart should see its tunnels again within a couple of seconds: those retries stay short.
+     */
+    private final Backoff connectBackoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(2));
     private final CountDownLatch stopping = new CountDownLatch(1);
     private volatile V1Link currentV1;
     private volatile V2Link currentV2;
@@ -71,9 +76,10 @@ final class DynamicClient {
             Duration delay;
             if (outcome.healthy()) {
                 backoff.reset();
+                connectBackoff.reset();
                 delay = Duration.ZERO;
             } else {
-                delay = backoff.next();
+                delay = outcome == LinkOutcome.CONNECT_FAILED ? connectBackoff.next() : backoff.next();
                 if (!stopped()) {
                     log.info("dialing again in {} s", delay.toSeconds());
                 }
