@@ -7,7 +7,7 @@ export JAVA_HOME
 MVN := mvn -B -q -Dstyle.color=never
 LAUNCHERS := fixed_rtunnel dynamic_rtunnel
 
-.PHONY: all build test unit demo clean check-jdk fuzz
+.PHONY: all build test unit demo clean check-jdk fuzz bench completion install deb
 
 all: build
 
@@ -33,6 +33,69 @@ fuzz: check-jdk
 demo: build
 	scripts/demo.sh
 
+# Speed and scale beside ssh -R, plain TCP and direct TLS (issue 6); not part of `make test`.
+# Writes bench/results.md and bench/results.png. BENCH_QUICK=1 for a smaller, faster run.
+bench: build
+	$(MVN) -f bench/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=target/lib
+	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; "$(JAVA_HOME)/bin/java" -Xmx2g -Djava.awt.headless=true \
+	    -cp 'bench/target/lib/*' bench/src/Bench.java
+
 clean:
 	$(MVN) clean || true
 	rm -rf build $(LAUNCHERS)
+
+# ---- Installing and packaging ------------------------------------------------------------------
+# `make && make install` (PREFIX and DESTDIR honoured); install and completion use what `make`
+# built and do not rebuild, so they can run while the tests run. `make deb` builds, stages an
+# install under build/debroot with PREFIX=/usr and packs it with jdeb (packaging/deb/pom.xml).
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+RTUNNEL_SHARE := $(PREFIX)/share/rtunnel
+MAN8DIR := $(PREFIX)/share/man/man8
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
+EXAMPLEDIR := $(PREFIX)/share/doc/rtunnel
+VERSION = $(shell sed -n 's:^  <version>\(.*\)</version>$$:\1:p' pom.xml | head -n 1)
+
+# Bash completion scripts from the picocli model (picocli.AutoComplete: -n name, -o file, -f overwrite).
+completion: check-jdk
+	@test -d build/lib || { echo "make completion: nothing built yet; run 'make' first" >&2; exit 1; }
+	mkdir -p build/completion
+	for prog in fixed_rtunnel:rtunnel.fixed.FixedCommand dynamic_rtunnel:rtunnel.dynamic.DynamicCommand; do \
+	    "$(JAVA_HOME)/bin/java" -Dpicocli.autocomplete.systemExitOnError=true -cp 'build/lib/*' \
+	        picocli.AutoComplete -f -n "$${prog%%:*}" -o "build/completion/$${prog%%:*}" "$${prog#*:}" || exit 1; \
+	done
+
+# The installed launchers are scripts/launcher.sh with the installed home (share/rtunnel next to
+# bin/, found relative to the script, so a DESTDIR tree runs too) in place of share/reversetunnel.
+# The unit files name the installed launchers.
+install: completion
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(RTUNNEL_SHARE)/lib" "$(DESTDIR)$(MAN8DIR)" \
+	    "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(COMPLETIONDIR)" "$(DESTDIR)$(EXAMPLEDIR)"
+	rm -f "$(DESTDIR)$(RTUNNEL_SHARE)"/lib/*.jar
+	install -m 0644 build/lib/*.jar "$(DESTDIR)$(RTUNNEL_SHARE)/lib/"
+	install -m 0755 build/find-jdk "$(DESTDIR)$(RTUNNEL_SHARE)/find-jdk"
+	for f in build/*.jsa; do [ ! -f "$$f" ] || install -m 0644 "$$f" "$(DESTDIR)$(RTUNNEL_SHARE)/"; done
+	for prog in fixed_rtunnel:rtunnel.fixed.FixedMain dynamic_rtunnel:rtunnel.dynamic.DynamicMain; do \
+	    name=$${prog%%:*}; main=$${prog#*:}; \
+	    sed -e "s/@NAME@/$$name/g" -e "s/@MAIN@/$$main/" -e 's:share/reversetunnel:share/rtunnel:g' \
+	        scripts/launcher.sh > "$(DESTDIR)$(BINDIR)/$$name.tmp" || exit 1; \
+	    grep -q 'share/rtunnel' "$(DESTDIR)$(BINDIR)/$$name.tmp" \
+	        || { echo "make install: scripts/launcher.sh no longer names its installed home" >&2; exit 1; }; \
+	    chmod 0755 "$(DESTDIR)$(BINDIR)/$$name.tmp" && mv -f "$(DESTDIR)$(BINDIR)/$$name.tmp" "$(DESTDIR)$(BINDIR)/$$name"; \
+	    install -m 0644 "man/$$name.8" "$(DESTDIR)$(MAN8DIR)/$$name.8"; \
+	    install -m 0644 "build/completion/$$name" "$(DESTDIR)$(COMPLETIONDIR)/$$name"; \
+	done
+	for unit in fixed_rtunnel.service dynamic_rtunnel@.service; do \
+	    sed -e 's:/usr/bin/:$(BINDIR)/:g' "systemd/$$unit" > "$(DESTDIR)$(UNITDIR)/$$unit" && chmod 0644 "$(DESTDIR)$(UNITDIR)/$$unit" || exit 1; \
+	done
+	install -m 0644 systemd/fixed.conf.example systemd/dynamic.conf.example "$(DESTDIR)$(EXAMPLEDIR)/"
+
+# build/rtunnel_VERSION_all.deb. The Java runtime is only recommended: Debian 12's default is 17
+# and the programs need 21 or newer, which often comes from elsewhere (see packaging/deb).
+deb: build
+	rm -rf build/debroot
+	$(MAKE) install DESTDIR="$(CURDIR)/build/debroot" PREFIX=/usr
+	$(MVN) -f packaging/deb/pom.xml package -Ddeb.root="$(CURDIR)/build/debroot" -Ddeb.out="$(CURDIR)/build"
+	@ls build/rtunnel_$(VERSION)_all.deb

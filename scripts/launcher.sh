@@ -5,8 +5,8 @@ self=$(readlink -f "$0")
 here=$(dirname "$self")
 if [ -d "$here/build/lib" ]; then
     home="$here/build"
-elif [ -d "$here/../share/reversetunnel/lib" ]; then
-    home="$here/../share/reversetunnel"
+elif [ -d "$here/../share/rtunnel/lib" ]; then
+    home="$here/../share/rtunnel"
 else
     echo "@NAME@: cannot find its jars next to $self (run 'make' first)" >&2
     exit 1

@@ -72,7 +72,7 @@ public final class FixedCommand implements Callable<Integer> {
     Path certFile = Path.of("certs/fixed.cert");
 
     @Option(names = "--socketname", paramLabel = "FILE",
-            description = "Control socket. Default /var/run/rtunnel.socket, or /tmp/rtunnel.socket with --notroot.")
+            description = "Control socket. Default $RTUNNEL_SOCKET if set, else /var/run/rtunnel.socket, or /tmp/rtunnel.socket with --notroot.")
     Path socketName;
 
     @Option(names = "--client-ports", paramLabel = "LOW-HIGH",
@@ -127,7 +127,7 @@ public final class FixedCommand implements Callable<Integer> {
     }
 
     @Option(names = "--connect", paramLabel = "HOSTNAME",
-            description = "Relay stdin/stdout to the tunnel of this hostname (for ssh -o ProxyCommand='fixed_rtunnel --connect=%h').")
+            description = "Relay stdin/stdout to the tunnel of this hostname (for ssh -o ProxyCommand='fixed_rtunnel --connect=%%h').")
     String connectTo;
 
     @Option(names = "--port-of", paramLabel = "HOSTNAME", description = "Print the port of the tunnel of this hostname.")
@@ -228,7 +228,10 @@ public final class FixedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws RtunnelException {
-        Path socket = socketName != null ? socketName : notRoot ? USER_SOCKET : ROOT_SOCKET;
+        String envSocket = System.getenv("RTUNNEL_SOCKET");
+        Path socket = socketName != null ? socketName
+                : envSocket != null && !envSocket.isEmpty() ? Path.of(envSocket)
+                : notRoot ? USER_SOCKET : ROOT_SOCKET;
         if (connectTo != null || portOf != null) {
             if (!steps.isEmpty() || (connectTo != null && portOf != null)) {
                 throw RtunnelException.usage("--connect and --port-of go alone (with --socketname, --clientinterface)");

@@ -94,7 +94,7 @@ final class V2Accept {
                         ? "this server requires a device key (dynamic_rtunnel --device-keyfile)" : "");
             }
             String device = deviceCert == null ? null : rtunnel.common.tls.Fingerprints.sha256Base64(deviceCert);
-            Welcomed w = place(out, hello, peer, device);
+            Welcomed w = place(out, hello, raw.getInetAddress(), device);
             byte[] proof = V2Auth.serverMac(key, binding, serverNonce, hello.nonce(), w.tunnel.id(), w.tunnel.port());
             raw.setSoTimeout(0);
             Mux mux = new Mux(raw, in, out, new LinkEvents(w.tunnel), false, pingInterval, pingTimeout,
@@ -126,7 +126,7 @@ final class V2Accept {
      * rotation, or a re-dial after the dynamic side saw its link die), or when that tunnel's link
      * has missed its pings, as after a restart behind a NAT that lost the old connection.
      */
-    private Welcomed place(OutputStream out, Handshake.Hello hello, String peer, String device)
+    private Welcomed place(OutputStream out, Handshake.Hello hello, java.net.InetAddress remote, String device)
             throws IOException, V1Handshake.Refused {
         boolean takeover = (hello.flags() & Handshake.TAKEOVER) != 0;
         long silentAfter = pingInterval.toMillis() * 3 / 2;
@@ -147,7 +147,7 @@ final class V2Accept {
         } catch (PortAllocator.Refusal e) {
             throw refuse(out, e.outOfRange() ? Reason.PORT_OUT_OF_RANGE : Reason.PORT_TAKEN, e.getMessage());
         }
-        V2Tunnel tunnel = new V2Tunnel(hello.hostname(), port, policy);
+        V2Tunnel tunnel = new V2Tunnel(hello.hostname(), port, policy, remote);
         tunnel.device(device);
         if (registry.register(tunnel).isEmpty()) {
             tunnel.close();

@@ -47,7 +47,11 @@ final class V2Tunnel implements Tunnel {
     record Link(Mux mux, InetAddress remote) {
     }
 
-    V2Tunnel(String hostname, ServerSocket listener, AccessPolicy policy) {
+    /** The address of the newest link; set before the tunnel is listed, so a listing always has one. */
+    private volatile InetAddress remote;
+
+    V2Tunnel(String hostname, ServerSocket listener, AccessPolicy policy, InetAddress remote) {
+        this.remote = remote;
         this.hostname = hostname;
         this.listener = listener;
         this.policy = policy;
@@ -56,6 +60,7 @@ final class V2Tunnel implements Tunnel {
     /** Adds a link; it takes every new session from now on, older idle links are closed. */
     void attach(Mux mux, InetAddress remote) {
         Link fresh = new Link(mux, remote);
+        this.remote = remote;
         for (Link old : links) {
             old.mux().closeWhenIdle();
         }
@@ -214,8 +219,7 @@ final class V2Tunnel implements Tunnel {
     }
 
     private String remoteText() {
-        Link l = newestLink();
-        return l == null ? "-" : IpAddresses.format(l.remote());
+        return IpAddresses.format(remote);
     }
 
     private long bytesIn() {
@@ -234,8 +238,6 @@ final class V2Tunnel implements Tunnel {
 
     @Override
     public TunnelInfo info() {
-        Link l = newestLink();
-        InetAddress remote = l != null ? l.remote() : links.isEmpty() ? null : links.get(0).remote();
         return new TunnelInfo(id, port(), remote, hostname, connectedAt, 2, sessions.get(), bytesIn(), bytesOut(),
                 lastHeardMillis());
     }
