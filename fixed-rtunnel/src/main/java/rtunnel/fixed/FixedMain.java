@@ -8,6 +8,7 @@ public final class FixedMain {
     }
 
     public static void main(String[] args) {
-        System.exit(CommandRunner.run(FixedCommand.PROGRAM, new FixedCommand(), args));
+        java.util.OptionalInt quick = QuickControl.tryRun(args);
+        System.exit(quick.isPresent() ? quick.getAsInt() : CommandRunner.run(FixedCommand.PROGRAM, new FixedCommand(), args));
     }
 }

@@ -8,8 +8,10 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 
-import org.newsclub.net.unix.AFUNIXSocket;
-import org.newsclub.net.unix.AFUNIXSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
 
 import rtunnel.common.cli.RtunnelException;
 
@@ -27,18 +29,30 @@ public final class ControlClient {
     /** Exit status 0 when every request succeeded, 1 at the first refusal (printed to {@code err}). */
     public static int run(Path socket, List<ControlRequest> requests, PrintStream out, PrintStream err)
             throws RtunnelException {
-        AFUNIXSocket s;
+        SocketChannel s;
         try {
-            s = AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socket));
+            s = SocketChannel.open(StandardProtocolFamily.UNIX);
+            s.connect(UnixDomainSocketAddress.of(socket));
         } catch (IOException e) {
             throw RtunnelException.failure("cannot connect to control socket " + socket + ": " + e.getMessage()
                     + " (is fixed_rtunnel running? as root the socket is /var/run/rtunnel.socket, "
                     + "with --notroot /tmp/rtunnel.socket, else give --socketname)", e);
         }
+        // The JDK's own Unix-domain channel starts much faster than loading a native library; it has
+        // no read timeout, so a daemon thread closes it if the server never answers.
+        Thread watchdog = new Thread(() -> {
+            try {
+                Thread.sleep(TIMEOUT_MS);
+                s.close();
+            } catch (InterruptedException | IOException e) {
+                // Done in time, or closing anyway.
+            }
+        }, "control-timeout");
+        watchdog.setDaemon(true);
+        watchdog.start();
         try (s) {
-            s.setSoTimeout(TIMEOUT_MS);
-            InputStream in = new BufferedInputStream(s.getInputStream());
-            OutputStream o = s.getOutputStream();
+            InputStream in = new BufferedInputStream(Channels.newInputStream(s));
+            OutputStream o = Channels.newOutputStream(s);
             for (ControlRequest r : requests) {
                 ControlWire.writeLine(o, ControlWire.encode(r));
                 o.flush();
@@ -60,8 +74,12 @@ public final class ControlClient {
                 out.flush();
             }
             return RtunnelException.OK;
+        } catch (java.nio.channels.AsynchronousCloseException e) {
+            throw RtunnelException.failure("control socket " + socket + ": no answer within " + TIMEOUT_MS / 1000 + " s", e);
         } catch (IOException e) {
             throw RtunnelException.failure("control socket " + socket + ": " + e.getMessage(), e);
+        } finally {
+            watchdog.interrupt();
         }
     }
 
