@@ -7,7 +7,7 @@ export JAVA_HOME
 MVN := mvn -B -q -Dstyle.color=never
 LAUNCHERS := fixed_rtunnel dynamic_rtunnel
 
-.PHONY: all build test unit demo clean check-jdk fuzz bench completion install deb
+.PHONY: all build test unit demo clean check-jdk fuzz bench completion install deb soak
 
 all: build
 
@@ -32,6 +32,19 @@ fuzz: check-jdk
 
 demo: build
 	scripts/demo.sh
+
+# Reliability soak (issue 7): RelSoakIT runs a mixed load for SOAK_MINUTES (sessions over rotating
+# links, --kill-tunnel reconnects, control commands, v1 peers), then the churn, load and hostile-input
+# tests run at the issue's full figures (-Drel.full=true: 10,000 sessions and 1,000 tunnel cycles;
+# 200 sessions over 20 tunnels x 10 MB; 1,000 half-open connections). Their loops bound themselves,
+# so the short runs' JUnit timeouts are switched off. Prints the soak's summary table at the end.
+SOAK_MINUTES ?= 10
+SOAK_TESTS ?= RelSoakIT,RelChurnIT,RelLoadIT,RelHostileInputIT
+soak: build
+	$(MVN) -pl integration-tests -am verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
+	    -Dit.test='$(SOAK_TESTS)' -Drel.soak.minutes=$(SOAK_MINUTES) -Drel.full=true \
+	    -Djunit.jupiter.execution.timeout.mode=disabled; status=$$?; \
+	    cat integration-tests/target/rel-soak-summary.txt 2>/dev/null; exit $$status
 
 # Speed and scale beside ssh -R, plain TCP and direct TLS (issue 6); not part of `make test`.
 # Writes bench/results.md and bench/results.png. BENCH_QUICK=1 for a smaller, faster run.
