@@ -96,12 +96,23 @@ final class V2Accept {
             String device = deviceCert == null ? null : rtunnel.common.tls.Fingerprints.sha256Base64(deviceCert);
             Welcomed w = place(out, hello, raw.getInetAddress(), device);
             byte[] proof = V2Auth.serverMac(key, binding, serverNonce, hello.nonce(), w.tunnel.id(), w.tunnel.port());
-            raw.setSoTimeout(0);
-            Mux mux = new Mux(raw, in, out, new LinkEvents(w.tunnel), false, pingInterval, pingTimeout,
-                    "tunnel-" + w.tunnel.id() + "-" + peer);
-            FrameIO.write(out, FrameType.WELCOME, 0, new Handshake.Welcome(w.tunnel.id(), w.tunnel.port(),
-                    (int) pingInterval.toSeconds(), (int) pingTimeout.toSeconds(), proof).encode());
-            w.tunnel.attach(mux, raw.getInetAddress());
+            Mux mux;
+            try {
+                raw.setSoTimeout(0);
+                mux = new Mux(raw, in, out, new LinkEvents(w.tunnel), false, pingInterval, pingTimeout,
+                        "tunnel-" + w.tunnel.id() + "-" + peer);
+                FrameIO.write(out, FrameType.WELCOME, 0, new Handshake.Welcome(w.tunnel.id(), w.tunnel.port(),
+                        (int) pingInterval.toSeconds(), (int) pingTimeout.toSeconds(), proof).encode());
+            } catch (IOException | RuntimeException e) {
+                if (w.takeover) {
+                    w.tunnel.unreserve();
+                } else {
+                    w.tunnel.close();
+                    registry.remove(w.tunnel.id());
+                }
+                throw e;
+            }
+            w.tunnel.attach(mux, raw.getInetAddress(), w.takeover);
             mux.start();
             if (w.takeover) {
                 log.info("tunnel {}: new link from {} took over (hostname {})", w.tunnel.id(), peer, hostname);
@@ -133,7 +144,8 @@ final class V2Accept {
         for (Tunnel t : registry.all()) {
             if (t instanceof V2Tunnel v2 && !v2.isClosed() && v2.hostname().equals(hello.hostname())
                     && java.util.Objects.equals(v2.deviceFingerprint(), device)) {
-                if (takeover && v2.port() == hello.requestedPort() || !takeover && v2.lastHeardMillis() > silentAfter) {
+                if ((takeover && v2.port() == hello.requestedPort() || !takeover && v2.lastHeardMillis() > silentAfter)
+                        && v2.reserve()) {
                     return new Welcomed(v2, true);
                 }
             }

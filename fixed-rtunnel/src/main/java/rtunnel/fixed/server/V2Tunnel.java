@@ -49,6 +49,8 @@ final class V2Tunnel implements Tunnel {
 
     /** The address of the newest link; set before the tunnel is listed, so a listing always has one. */
     private volatile InetAddress remote;
+    /** Links promised by {@link #reserve()} and not yet attached; guarded by this. */
+    private int pendingLinks;
 
     V2Tunnel(String hostname, ServerSocket listener, AccessPolicy policy, InetAddress remote) {
         this.remote = remote;
@@ -57,14 +59,44 @@ final class V2Tunnel implements Tunnel {
         this.policy = policy;
     }
 
+    /**
+     * Promises a link to a tunnel that is being taken over, before WELCOME goes out: the dynamic
+     * side retires its old link as soon as it reads WELCOME, and the tunnel must not end in the
+     * moment between the old link closing and the new one being attached. False if already ended.
+     */
+    synchronized boolean reserve() {
+        if (closed.get()) {
+            return false;
+        }
+        pendingLinks++;
+        return true;
+    }
+
+    /** The reserved link will not come (its handshake failed). */
+    void unreserve() {
+        boolean end;
+        synchronized (this) {
+            pendingLinks--;
+            end = pendingLinks == 0 && links.isEmpty();
+        }
+        if (end) {
+            close();
+        }
+    }
+
     /** Adds a link; it takes every new session from now on, older idle links are closed. */
-    void attach(Mux mux, InetAddress remote) {
+    void attach(Mux mux, InetAddress remote, boolean reserved) {
         Link fresh = new Link(mux, remote);
         this.remote = remote;
         for (Link old : links) {
             old.mux().closeWhenIdle();
         }
-        links.add(fresh);
+        synchronized (this) {
+            links.add(fresh);
+            if (reserved) {
+                pendingLinks--;
+            }
+        }
         if (closed.get()) {
             mux.close("tunnel closed");
         }
@@ -72,11 +104,15 @@ final class V2Tunnel implements Tunnel {
 
     /** Called from the link's listener when it ends. */
     void linkClosed(Mux mux, String why) {
-        links.removeIf(l -> l.mux() == mux);
+        boolean end;
+        synchronized (this) {
+            links.removeIf(l -> l.mux() == mux);
+            end = links.isEmpty() && pendingLinks == 0;
+        }
         closedBytesIn.addAndGet(mux.bytesIn());
         closedBytesOut.addAndGet(mux.bytesOut());
         log.info("tunnel {}: link {} closed: {}", id, mux.label(), why);
-        if (links.isEmpty()) {
+        if (end) {
             close();
         }
     }
