@@ -152,13 +152,16 @@ final class V1Tunnel implements Tunnel {
 
     /** Reads the peer for the whole life of the link; before a session, anything but EOF is a fault. */
     private void readFromPeer() {
-        byte[] buffer = new byte[Relay.BUFFER_SIZE];
+        // A waiting tunnel holds only a small buffer: idle tunnels are the common case.
+        byte[] first = new byte[V1.MESSAGE_LENGTH];
         try {
             InputStream in = tls.getInputStream();
-            int n = in.read(buffer);
+            int n = in.read(first);
             if (n < 0) {
                 return;
             }
+            byte[] buffer = new byte[Relay.BUFFER_SIZE];
+            System.arraycopy(first, 0, buffer, 0, n);
             Socket c = client;
             if (c == null) {
                 log.warn("tunnel {}: peer sent data before a session started; closing", id);
