@@ -24,12 +24,11 @@ for a in "$@"; do
 done
 # One-shot commands also keep a class data sharing archive of their own classes (made by the JVM
 # on first use, per JDK, in the user's cache), which takes a good share off every later start.
+# Servers do not: they start once, and many of them exiting at once would race on the file.
 cds=""
-if [ -n "$jit" ]; then
-    cache="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/rtunnel"
-    if mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ]; then
-        cds="-XX:SharedArchiveFile=$cache/@NAME@-$(basename "$jdk").jsa -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off"
-    fi
+cache="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/rtunnel"
+if [ -n "$jit" ] && mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ]; then
+    cds="-XX:SharedArchiveFile=$cache/@NAME@-$(basename "$jdk").jsa -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off"
 fi
 exec "$jdk/bin/java" -XX:+UseSerialGC $jit $cds -Xshare:auto \
     --enable-native-access=ALL-UNNAMED \
