@@ -31,6 +31,8 @@ public final class Mux {
     private static final Logger log = LoggerFactory.getLogger(Mux.class);
     /** Per-stream window: enough in flight for ~50 MB/s over a 20 ms link. */
     public static final int WINDOW = 1 << 20;
+    /** How long a drained link waits for the peer to close after this side's half-close. */
+    static final long DRAIN_DEADLINE_MILLIS = 5_000;
 
     /** What a side does with stream events. */
     public interface Listener {
@@ -67,8 +69,12 @@ public final class Mux {
     private final AtomicLong bytesIn = new AtomicLong();
     private final AtomicLong bytesOut = new AtomicLong();
     private volatile long lastHeard = System.nanoTime();
+    /** Server side: no more OPEN on this link (promised to the peer with GOAWAY). */
     private volatile boolean draining;
+    /** Dynamic side: retire this link once idle and the server has promised no more OPEN. */
     private volatile boolean closeWhenIdle;
+    private volatile boolean peerPromised;
+    private final AtomicBoolean halfClosed = new AtomicBoolean();
 
     /**
      * @param raw the TCP socket beneath {@code in}/{@code out}; closing it ends everything at once
@@ -99,10 +105,20 @@ public final class Mux {
 
     /** As {@link #open(Socket, OpenInfo)}, with bytes already read from the client sent first. */
     public MuxStream open(Socket client, OpenInfo info, byte[] prefix) throws IOException {
-        int id = nextStream.getAndIncrement();
-        MuxStream s = new MuxStream(this, id, info);
-        streams.put(id, s);
-        send(FrameType.OPEN, id, info.encode());
+        MuxStream s;
+        // Under the write lock, so no OPEN can follow the GOAWAY that promised there would be none.
+        writeLock.lock();
+        try {
+            if (draining || closed.get()) {
+                throw new IOException("link " + label + " takes no new sessions");
+            }
+            int id = nextStream.getAndIncrement();
+            s = new MuxStream(this, id, info);
+            streams.put(id, s);
+            send(FrameType.OPEN, id, info.encode());
+        } finally {
+            writeLock.unlock();
+        }
         s.attach(client, prefix);
         return s;
     }
@@ -120,6 +136,9 @@ public final class Mux {
         } catch (RuntimeException e) {
             why = "internal error: " + e;
             log.warn("{}: {}", label, why, e);
+        }
+        if (halfClosed.get()) {
+            why = "drained";
         }
         close(why);
     }
@@ -154,8 +173,17 @@ public final class Mux {
                 // lastHeard is all a PONG is for.
             }
             case GOAWAY -> {
-                draining = true;
-                listener.goAway(this);
+                if (peerOpensStreams) {
+                    // The server promises no more OPEN here: once idle, this side closes the link.
+                    peerPromised = true;
+                    closeWhenIdle = true;
+                    listener.goAway(this);
+                    Thread.ofVirtual().start(this::drainIfIdle);
+                } else {
+                    // The dynamic side retires this link: promise it no more OPEN.
+                    promise();
+                    listener.goAway(this);
+                }
             }
             default -> throw new ProtocolException(f.type() + " after the handshake");
         }
@@ -193,6 +221,9 @@ public final class Mux {
 
     /** A link busy writing needs no ping; a stalled one is caught by the timeout, not by blocking here. */
     private void pingIfFree() {
+        if (halfClosed.get()) {
+            return;
+        }
         try {
             if (writeLock.tryLock(pingInterval.toMillis(), TimeUnit.MILLISECONDS)) {
                 try {
@@ -244,23 +275,76 @@ public final class Mux {
         if (streams.remove(s.id(), s)) {
             listener.streamClosed(this, s);
         }
-        if (closeWhenIdle && streams.isEmpty()) {
-            close("drained");
-        }
+        drainIfIdle();
     }
 
-    /** Dynamic side, on rotation: no new streams here; close when the last one ends. */
+    /** Dynamic side, on rotation: asks the server for no new streams here; closes once they are done. */
     public void goAway() {
+        closeWhenIdle = true;
         sendQuietly(FrameType.GOAWAY, 0, new byte[0]);
-        closeWhenIdle();
+        drainIfIdle();
     }
 
-    /** Closes the link as soon as it carries no stream. */
+    /**
+     * Retires the link. The fixed side promises the peer no more OPEN (GOAWAY) and leaves the
+     * closing to the dynamic side; the dynamic side asks for that promise and closes once it
+     * has it and the last stream has ended.
+     */
     public void closeWhenIdle() {
-        closeWhenIdle = true;
-        if (streams.isEmpty()) {
-            close("drained");
+        if (peerOpensStreams) {
+            goAway();
+        } else {
+            promise();
         }
+    }
+
+    /** Fixed side: no more OPEN on this link, said once to the peer. */
+    private void promise() {
+        writeLock.lock();
+        try {
+            if (!draining && !closed.get()) {
+                draining = true;
+                out.write(FrameIO.encode(FrameType.GOAWAY, 0, new byte[0]));
+                out.flush();
+            }
+        } catch (IOException e) {
+            close("write failed: " + e.getMessage());
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Dynamic side: once retired, promised and idle, ends the link without losing a byte: this
+     * side's last frames are flushed and followed by a TCP half-close, the peer reads them all,
+     * sees the end and closes; a deadline covers a peer that never does. (Closing at once could
+     * reset the connection with the peer's last frames unread, which throws away data in flight.)
+     */
+    private void drainIfIdle() {
+        if (!peerOpensStreams || !closeWhenIdle || !peerPromised || !streams.isEmpty() || closed.get()) {
+            return;
+        }
+        if (!halfClosed.compareAndSet(false, true)) {
+            return;
+        }
+        writeLock.lock();
+        try {
+            out.flush();
+            raw.shutdownOutput();
+        } catch (IOException e) {
+            close("drained");
+            return;
+        } finally {
+            writeLock.unlock();
+        }
+        Thread.ofVirtual().name(label + "-drain").start(() -> {
+            try {
+                Thread.sleep(DRAIN_DEADLINE_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            close("drained");
+        });
     }
 
     /** Ends the link and every stream on it; the first reason given is the one reported. */
@@ -275,7 +359,7 @@ public final class Mux {
         }
         List<MuxStream> all = new ArrayList<>(streams.values());
         for (MuxStream s : all) {
-            s.abort(false);
+            s.linkEnded();
         }
         listener.linkClosed(this, why);
     }
@@ -284,7 +368,7 @@ public final class Mux {
         return closed.get();
     }
 
-    /** True once the peer sent GOAWAY or this side is closing when idle. */
+    /** True once this link takes no new streams (retired by either side). */
     public boolean draining() {
         return draining || closeWhenIdle;
     }

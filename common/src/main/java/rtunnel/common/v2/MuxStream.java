@@ -146,7 +146,7 @@ public final class MuxStream {
                 uncredited += chunk.length;
                 // Credit in batches: a WINDOW frame per small write would double the frames of an
                 // interactive session. The sender still never stalls: it has the whole window.
-                if (uncredited >= CREDIT_BATCH) {
+                if (uncredited >= CREDIT_BATCH && expectsMore()) {
                     mux.send(FrameType.WINDOW, id, ByteBuffer.allocate(4).putInt(uncredited).array());
                     uncredited = 0;
                 }
@@ -161,6 +161,33 @@ public final class MuxStream {
             return;
         }
         directionDone(true);
+    }
+
+    /** False once the peer sent FIN: no more data will come, so no credit is owed. */
+    private boolean expectsMore() {
+        lock.lock();
+        try {
+            return !remoteFin;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The link ended. A stream that has already seen the peer's FIN and sent its own only has
+     * queued bytes left to write to its socket: it finishes that; any other stream is cut.
+     */
+    void linkEnded() {
+        boolean finishing;
+        lock.lock();
+        try {
+            finishing = remoteFin && outboundDone && !aborted;
+        } finally {
+            lock.unlock();
+        }
+        if (!finishing) {
+            abort(false);
+        }
     }
 
     private void pump() {

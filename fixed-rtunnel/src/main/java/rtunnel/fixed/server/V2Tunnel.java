@@ -168,20 +168,24 @@ final class V2Tunnel implements Tunnel {
 
     private void open(Socket c, byte[] prefix) {
         InetAddress from = c.getInetAddress();
-        Link link = newestLink();
-        if (link == null) {
-            Relay.closeQuietly(c);
-            return;
+        // A link may be retired between picking it and opening on it: then the next newest one.
+        for (int attempt = 0; attempt < 3; attempt++) {
+            Link link = newestLink();
+            if (link == null) {
+                break;
+            }
+            try {
+                MuxStream s = link.mux().open(c, new OpenInfo((InetSocketAddress) c.getRemoteSocketAddress(),
+                        (InetSocketAddress) c.getLocalSocketAddress()), prefix);
+                sessions.incrementAndGet();
+                log.info("tunnel {}: session {} from {}:{} started", id, s.id(), IpAddresses.format(from), c.getPort());
+                return;
+            } catch (IOException e) {
+                log.debug("tunnel {}: link {} refused a session: {}", id, link.mux().label(), e.getMessage());
+            }
         }
-        try {
-            MuxStream s = link.mux().open(c, new OpenInfo((InetSocketAddress) c.getRemoteSocketAddress(),
-                    (InetSocketAddress) c.getLocalSocketAddress()), prefix);
-            sessions.incrementAndGet();
-            log.info("tunnel {}: session {} from {}:{} started", id, s.id(), IpAddresses.format(from), c.getPort());
-        } catch (IOException e) {
-            log.warn("tunnel {}: cannot open a session for {}: {}", id, IpAddresses.format(from), e.getMessage());
-            Relay.closeQuietly(c);
-        }
+        log.warn("tunnel {}: no link to carry a session for {}", id, IpAddresses.format(from));
+        Relay.closeQuietly(c);
     }
 
     /** For audit: a session's end, called by the link's listener. */
