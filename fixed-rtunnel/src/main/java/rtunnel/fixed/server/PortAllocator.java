@@ -5,7 +5,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -31,7 +30,15 @@ public final class PortAllocator {
     private final InetAddress bindAddress;
     private final int low;
     private final int high;
-    private final Map<String, Integer> lastPort = new ConcurrentHashMap<>();
+    /** Most recently used last; bounded, so peers cycling hostnames cannot grow it (or the state file) forever. */
+    private static final int MAX_REMEMBERED = 10_000;
+    private final Map<String, Integer> lastPort = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Integer> eldest) {
+                    return size() > MAX_REMEMBERED;
+                }
+            });
     private volatile Runnable onChange = () -> { };
 
     /** @param low first port of the range, or 0 for no range (then {@code high} is ignored) */
@@ -130,6 +137,8 @@ public final class PortAllocator {
 
     /** Sticky ports, for the state file. */
     public Map<String, Integer> lastPorts() {
-        return Map.copyOf(lastPort);
+        synchronized (lastPort) {
+            return Map.copyOf(lastPort);
+        }
     }
 }
