@@ -47,6 +47,7 @@ import rtunnel.it.support.SecLogs;
  * <p>Two independent servers are crashed in parallel (100 iterations each) to keep the run short:
  * a server start is a JVM start. {@code -Drtunnel.it.crashloop.iterations=N},
  * {@code -Drtunnel.it.crashloop.workers=N} and {@code -Drtunnel.it.crashloop.seed=S} change that.
+ * The servers of the loop share a JVM class archive made by one clean run first (faster starts).
  */
 // A hang guard only: the loop takes about 2 minutes on an idle 2-core machine, far more on a busy one.
 @Timeout(value = 600, unit = TimeUnit.SECONDS)
@@ -71,10 +72,11 @@ class SecurityCrashLoopIT {
         Path cert = tmp.resolve("fixed.cert");
         SecFiles.generateCert(key, cert);
         long t0 = System.nanoTime();
+        String javaOpts = classArchive(key, cert);
         List<Worker> workers = new ArrayList<>();
         for (int w = 0; w < WORKERS; w++) {
             int n = ITERATIONS / WORKERS + (w < ITERATIONS % WORKERS ? 1 : 0);
-            workers.add(new Worker(tmp.resolve("w" + w), key, cert, n, new Random(seed + w)));
+            workers.add(new Worker(tmp.resolve("w" + w), key, cert, n, new Random(seed + w), javaOpts));
         }
         ExecutorService pool = Executors.newFixedThreadPool(WORKERS);
         try {
@@ -84,8 +86,8 @@ class SecurityCrashLoopIT {
                 summary.append(f.get()).append('\n');
             }
             int total = workers.stream().mapToInt(w -> w.kills).sum();
-            System.out.printf("crash loop (seed %d): %d kills in %.1f s%n%s", seed, total,
-                    (System.nanoTime() - t0) / 1e9, summary);
+            System.out.printf("crash loop (seed %d, %s): %d kills in %.1f s%n%s", seed,
+                    javaOpts.isEmpty() ? "no class archive" : "class archive", total, (System.nanoTime() - t0) / 1e9, summary);
             assertEquals(ITERATIONS, total, "every iteration ends in a kill -9");
             assertTrue(workers.stream().mapToLong(w -> w.acked).sum() >= ITERATIONS,
                     "the loop must actually have made changes: " + summary);
@@ -96,6 +98,37 @@ class SecurityCrashLoopIT {
             pool.awaitTermination(30, TimeUnit.SECONDS);
         }
         SecLogs.assertNoSecretsInLogs(tmp, List.of(PASSWORD));
+    }
+
+    /**
+     * A JVM class archive of the server (application class data sharing), made by one clean run,
+     * so that the 200 starts of the loop cost less; the JVM options to use it, or "" (and the loop
+     * runs without) if the JVM made none. It changes how fast classes load, nothing the server does.
+     */
+    private String classArchive(Path key, Path cert) throws Exception {
+        Path dir = tmp.resolve("cds");
+        SecFiles.mkdirs(dir);
+        Path jsa = dir.resolve("fixed.jsa");
+        Path socket = dir.resolve("ctl.sock");
+        Procs p = Procs.start(dir, "fixed-cds", List.of(Launchers.fixedRtunnel().toString(), "--debug", "--notroot",
+                "--port=" + SecFiles.freeListenPort(), "--socketname=" + socket, "--keyfile=" + key, "--certfile=" + cert,
+                "--statefile=" + dir.resolve("fixed.state")),
+                Map.of("RTUNNEL_PASSWORD", PASSWORD, "RTUNNEL_JAVA_OPTS", "-XX:ArchiveClassesAtExit=" + jsa));
+        try {
+            Procs.waitFor(READY_TIMEOUT, () -> {
+                if (!p.isAlive()) {
+                    return true;
+                }
+                try (SecControl c = SecControl.open(socket)) {
+                    return c.request("addip-tunnel", "10.0.0.1").ok() && c.request("delip-tunnel", "10.0.0.1").ok();
+                } catch (IOException e) {
+                    return false;
+                }
+            }, "the class-archive run of fixed_rtunnel answering");
+        } finally {
+            p.stop(); // SIGTERM: the JVM writes the archive as it exits
+        }
+        return Files.isRegularFile(jsa) ? "-XX:SharedArchiveFile=" + jsa : "";
     }
 
     /** One server and its state file, crashed {@code iterations} times. */
@@ -119,7 +152,10 @@ class SecurityCrashLoopIT {
         private long readyNanos;
         private int readyCount;
 
-        Worker(Path dir, Path key, Path cert, int iterations, Random rnd) {
+        private final String javaOpts;
+
+        Worker(Path dir, Path key, Path cert, int iterations, Random rnd, String javaOpts) {
+            this.javaOpts = javaOpts;
             this.dir = dir;
             this.key = key;
             this.cert = cert;
@@ -224,7 +260,13 @@ class SecurityCrashLoopIT {
                         cliSeq++;
                         adds.add("10.9." + (cliSeq / 250) + "." + (cliSeq % 250 + 1));
                     }
-                    cliRun = Thread.ofPlatform().name("crashloop-cli").start(() -> cliReported.addAll(runCli(adds)));
+                    cliRun = Thread.ofPlatform().name("crashloop-cli").start(() -> {
+                        try {
+                            cliReported.addAll(runCli(adds));
+                        } catch (RuntimeException | AssertionError e) {
+                            failure.compareAndSet(null, e);
+                        }
+                    });
                 }
                 long killAt = early ? earlyKillAt
                         : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(rnd.nextInt(cli ? 1500 : 300));
@@ -236,9 +278,7 @@ class SecurityCrashLoopIT {
                 mutator.join(Duration.ofSeconds(20));
                 if (cliRun != null) {
                     cliRun.join(FixedServer.CONTROL_TIMEOUT.plusSeconds(5));
-                    synchronized (cliReported) {
-                        cliAdded.addAll(cliReported);
-                    }
+                    cliAdded.addAll(cliReported); // join() makes the thread's additions visible
                 }
                 if (mutator.isAlive()) {
                     throw new AssertionError("iteration " + i + ": the control connection did not end after kill -9");
@@ -272,7 +312,7 @@ class SecurityCrashLoopIT {
                     inFlight.set(new String[] {list, addr});
                     SecControl.Reply r = ctl.request((add ? "addip-" : "delip-") + list, addr);
                     if (!r.ok() || !r.lines().equals(List.of("IP: " + addr))) {
-                        failure.set(new AssertionError((add ? "addip-" : "delip-") + list + " " + addr + " answered " + r));
+                        failure.compareAndSet(null, new AssertionError((add ? "addip-" : "delip-") + list + " " + addr + " answered " + r));
                         return;
                     }
                     m.put(addr, add);
@@ -342,7 +382,7 @@ class SecurityCrashLoopIT {
             int port = SecFiles.freeListenPort();
             return current = Procs.start(dir, "fixed", List.of(Launchers.fixedRtunnel().toString(), "--debug", "--notroot",
                     "--port=" + port, "--socketname=" + socket, "--keyfile=" + key, "--certfile=" + cert,
-                    "--statefile=" + state), Map.of("RTUNNEL_PASSWORD", PASSWORD));
+                    "--statefile=" + state), Map.of("RTUNNEL_PASSWORD", PASSWORD, "RTUNNEL_JAVA_OPTS", javaOpts));
         }
 
         /**

@@ -22,7 +22,6 @@ import rtunnel.it.support.EchoService;
 import rtunnel.it.support.FixedServer;
 import rtunnel.it.support.FixedServer.Tunnel;
 import rtunnel.it.support.Launchers;
-import rtunnel.it.support.Procs;
 import rtunnel.it.support.SecLogs;
 import rtunnel.it.support.V1Peer;
 

@@ -24,32 +24,49 @@ final class AdmissionGuard {
     }
 
     private final AtomicInteger pending = new AtomicInteger();
+    /** Connections in their handshake, oldest first: when all slots are taken the oldest gives way. */
+    private final java.util.concurrent.ConcurrentLinkedDeque<java.net.Socket> waiting =
+            new java.util.concurrent.ConcurrentLinkedDeque<>();
     private final Map<InetAddress, AtomicInteger> pendingByAddress = new ConcurrentHashMap<>();
     private final Map<InetAddress, Failures> failures = new ConcurrentHashMap<>();
 
-    /** Admits a connection into the handshake, or says why not; an admitted one must {@link #leave}. */
-    String enter(InetAddress a) {
+    /**
+     * Admits a connection into the handshake, or says why not; an admitted one must
+     * {@link #leave}. When every slot is taken, the oldest connection still in its handshake is
+     * closed to make room: a flood of idle connections from many addresses then only ever delays
+     * a real peer by its own handshake, instead of locking it out until the flood times out.
+     */
+    String enter(java.net.Socket s) {
+        InetAddress a = s.getInetAddress();
         long now = System.currentTimeMillis();
         Failures f = failures.get(a);
         if (f != null && f.blockedUntilMillis() > now) {
             return "too many wrong passwords from this address; next try accepted in "
                     + ((f.blockedUntilMillis() - now + 999) / 1000) + " s";
         }
-        if (pending.incrementAndGet() > MAX_PENDING) {
-            pending.decrementAndGet();
-            return "too many handshakes in progress (" + MAX_PENDING + ")";
-        }
         AtomicInteger mine = pendingByAddress.computeIfAbsent(a, k -> new AtomicInteger());
         if (mine.incrementAndGet() > MAX_PENDING_PER_ADDRESS) {
-            leave(a);
+            pendingByAddress.computeIfPresent(a, (k, n) -> n.decrementAndGet() <= 0 ? null : n);
             return "too many handshakes in progress from this address (" + MAX_PENDING_PER_ADDRESS + ")";
         }
+        if (pending.incrementAndGet() > MAX_PENDING) {
+            java.net.Socket oldest = waiting.pollFirst();
+            if (oldest != null) {
+                try {
+                    oldest.close(); // its handshake thread fails and leaves, freeing the slot
+                } catch (java.io.IOException ignored) {
+                    // Closed anyway.
+                }
+            }
+        }
+        waiting.addLast(s);
         return null;
     }
 
-    void leave(InetAddress a) {
+    void leave(java.net.Socket s) {
+        waiting.remove(s);
         pending.decrementAndGet();
-        pendingByAddress.computeIfPresent(a, (k, n) -> n.decrementAndGet() <= 0 ? null : n);
+        pendingByAddress.computeIfPresent(s.getInetAddress(), (k, n) -> n.decrementAndGet() <= 0 ? null : n);
     }
 
     void failed(InetAddress a) {

@@ -38,6 +38,25 @@ final class TunnelListener implements Runnable {
     private final Duration keepaliveInterval;
     private final V2Accept v2;
     private final AdmissionGuard guard = new AdmissionGuard();
+    private final QuietLog busyLog = new QuietLog();
+
+    /** At most one line a second for refusals a flood can cause by the thousand, with a count of the rest. */
+    private static final class QuietLog {
+        private long lastMillis;
+        private int suppressed;
+
+        synchronized void warn(String peer, String why) {
+            long now = System.currentTimeMillis();
+            if (now - lastMillis < 1000) {
+                suppressed++;
+                return;
+            }
+            log.warn("tunnel connection from {} refused: {}{}", peer, why,
+                    suppressed == 0 ? "" : " (and " + suppressed + " more refusals of this kind in the last seconds)");
+            lastMillis = now;
+            suppressed = 0;
+        }
+    }
     private final DeviceRegistry devices;
 
     TunnelListener(ServerSocket server, SSLContext tlsContext, Password password, AccessPolicy policy,
@@ -76,9 +95,9 @@ final class TunnelListener implements Runnable {
                 log.warn("tunnel connection from {} refused: --maxtunnels={} reached", peer, registry.max());
                 Relay.closeQuietly(s);
             } else {
-                String busy = guard.enter(s.getInetAddress());
+                String busy = guard.enter(s);
                 if (busy != null) {
-                    log.warn("tunnel connection from {} refused: {}", peer, busy);
+                    busyLog.warn(peer, busy);
                     Relay.closeQuietly(s);
                     continue;
                 }
@@ -92,7 +111,7 @@ final class TunnelListener implements Runnable {
         java.util.concurrent.atomic.AtomicBoolean pending = new java.util.concurrent.atomic.AtomicBoolean(true);
         Runnable leave = () -> {
             if (pending.compareAndSet(true, false)) {
-                guard.leave(from);
+                guard.leave(raw);
             }
         };
         try {
