@@ -27,6 +27,7 @@ import org.newsclub.net.unix.AFUNIXSocketAddress;
 import rtunnel.it.support.FixedServer;
 import rtunnel.it.support.Launchers;
 import rtunnel.it.support.Procs;
+import rtunnel.it.support.SecFiles;
 import rtunnel.it.support.Sshd;
 
 /**
@@ -60,7 +61,7 @@ class OpsServiceIT {
     @Test
     @Timeout(value = 90, unit = TimeUnit.SECONDS)
     void backgroundStartReturnsOnlyOnceServingAndReportsFailures() throws Exception {
-        int port = Launchers.freePort(FixedServer.LOCAL);
+        int port = SecFiles.freeListenPort();
         Path pidFile = dir.resolve("fixed.pid");
         Procs.Result started = Procs.runToEnd(server(port, "--logfile=" + dir.resolve("log"),
                 "--pidfile=" + pidFile), Duration.ofSeconds(60));
@@ -96,7 +97,7 @@ class OpsServiceIT {
         try (AFUNIXDatagramSocket ch = AFUNIXDatagramSocket.newInstance()) {
             ch.bind(AFUNIXSocketAddress.of(notify));
             ch.setSoTimeout(200);
-            int port = Launchers.freePort(FixedServer.LOCAL);
+            int port = SecFiles.freeListenPort();
             Procs p = Procs.start(dir, "fixed", server(port, "--foreground"), Map.of("NOTIFY_SOCKET", notify.toString()));
             open.add(p);
             DatagramPacket packet = new DatagramPacket(new byte[1024], 1024);
@@ -125,8 +126,8 @@ class OpsServiceIT {
     @Test
     @Timeout(value = 90, unit = TimeUnit.SECONDS)
     void aConfigFileSetsOptionsTheCommandLineWinsAndUnknownKeysAreErrors() throws Exception {
-        int filePort = Launchers.freePort(FixedServer.LOCAL);
-        int flagPort = Launchers.freePort(FixedServer.LOCAL);
+        int filePort = SecFiles.freeListenPort();
+        int flagPort = SecFiles.freeListenPort();
         Path conf = dir.resolve("fixed.conf");
         Files.writeString(conf, """
                 # fixed_rtunnel settings
