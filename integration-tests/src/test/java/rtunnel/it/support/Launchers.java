@@ -60,11 +60,9 @@ public final class Launchers {
      * port they bound themselves; a race with another process is possible but rare on loopback.
      */
     public static int freePort(InetAddress bind) {
-        try (ServerSocket s = new ServerSocket(0, 1, bind)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free port on " + bind.getHostAddress(), e);
-        }
+        // Below the ephemeral range, free on every address: a server started there a moment later
+        // cannot collide with the local end of some outgoing connection (see SecFiles).
+        return SecFiles.freeListenPort();
     }
 
     /** An address from a literal such as {@code "127.0.0.3"}, without a checked exception. */
