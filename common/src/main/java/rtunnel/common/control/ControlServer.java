@@ -29,6 +29,8 @@ public final class ControlServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
     private static final int READ_TIMEOUT_MS = 30_000;
     private static final int MAX_REQUESTS = 1000;
+    private static final int MAX_CONNECTIONS = 256;
+    private final java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(MAX_CONNECTIONS);
     /** How long and how much a refused peer may still send before the close; see refuse(). */
     private static final int LINGER_MS = 2_000;
     private static final long LINGER_BYTES = 64 * 1024;
@@ -96,7 +98,21 @@ public final class ControlServer implements AutoCloseable {
         while (!closed.get()) {
             try {
                 AFUNIXSocket c = server.accept();
-                Thread.ofVirtual().name("control").start(() -> serve(c));
+                if (!slots.tryAcquire()) {
+                    log.warn("control socket: {} connections already open; one more closed", MAX_CONNECTIONS);
+                    closeQuietly(c);
+                    continue;
+                }
+                // A platform thread each, not a virtual one: junixsocket's blocking reads would pin
+                // the few carrier threads, and a handful of idle control connections could then
+                // stall every virtual thread of the server (handshakes, links, sessions).
+                Thread.ofPlatform().daemon(true).name("control").start(() -> {
+                    try {
+                        serve(c);
+                    } finally {
+                        slots.release();
+                    }
+                });
             } catch (IOException e) {
                 if (!closed.get()) {
                     log.warn("control socket accept failed: {}", e.getMessage());
@@ -186,6 +202,14 @@ public final class ControlServer implements AutoCloseable {
         ControlWire.writeLine(out, "ok " + reply.lines().size());
         for (String l : reply.lines()) {
             ControlWire.writeLine(out, l);
+        }
+    }
+
+    private static void closeQuietly(AFUNIXSocket c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // Closing anyway.
         }
     }
 
