@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import rtunnel.it.support.FixedServer;
+import rtunnel.it.support.Launchers;
 import rtunnel.it.support.FixedServer.Tunnel;
 import rtunnel.it.support.Procs;
 import rtunnel.it.support.RelEcho;
@@ -53,7 +54,9 @@ class RelLocalServiceDownIT {
 
     @Test
     void userConnectionIsClosedPromptlyWhileTheServiceIsDownAndTheTunnelStays() throws Exception {
-        service = RelEcho.start(FixedServer.LOCAL, 0, BANNER);
+        // Below the ephemeral range: with the service down, a connect to an ephemeral port can
+        // pick that same port as its own source and connect to itself (TCP simultaneous open).
+        service = RelEcho.start(FixedServer.LOCAL, Launchers.freePort(FixedServer.LOCAL), BANNER);
         int servicePort = service.port();
         fixed = RelServer.create(tmp.resolve("fixed"), PASSWORD, null);
         fixed.start();
