@@ -27,7 +27,7 @@ echo "service listening on 127.0.0.1:$service_port"
 
 say "start fixed_rtunnel (goes to the background once it listens)"
 run ./fixed_rtunnel --notroot --port="$tls_port" --socketname="$sock" --password="$password" \
-    --keyfile="$work/fixed.key" --certfile="$work/fixed.cert" --logfile="$work/fixed.log" \
+    --keyfile="$work/fixed.key" --certfile="$work/fixed.cert" --statefile="$work/fixed.state" --logfile="$work/fixed.log" \
     --pidfile="$work/fixed.pid"
 pids+=("$(cat "$work/fixed.pid")")
 
@@ -36,7 +36,8 @@ run ./fixed_rtunnel --socketname="$sock" --addip-tunnel=127.0.0.1 --addip-client
 
 say "start dynamic_rtunnel on the 'remote box' (here: the same machine)"
 run ./dynamic_rtunnel --notroot --remoteip=127.0.0.1 --remoteport="$tls_port" --localport="$service_port" \
-    --password="$password" --hostname=demo-box --logfile="$work/dynamic.log" --pidfile="$work/dynamic.pid"
+    --password="$password" --hostname=demo-box --known-servers="$work/known_servers" \
+    --logfile="$work/dynamic.log" --pidfile="$work/dynamic.pid"
 pids+=("$(cat "$work/dynamic.pid")")
 
 say "the tunnel appears in the listing"
@@ -58,6 +59,9 @@ exec 3<&-
 echo "sent:     hello through the tunnel"
 echo "received: $reply"
 [ "$reply" = "service got: hello through the tunnel" ] || { echo "unexpected reply"; exit 1; }
+
+say "the dynamic side verified the server and remembered its certificate (trust on first use)"
+cat "$work/known_servers"
 
 say "machine-readable listing (protocol v2: the tunnel keeps its port; bytes are counted)"
 sleep 1
