@@ -43,17 +43,22 @@ public final class FrameIO {
 
     /** Writes the header for a payload of {@code length} bytes into {@code buf[0..8)}. */
     public static void header(byte[] buf, FrameType type, int flags, int stream, int length) {
+        header(buf, 0, type, flags, stream, length);
+    }
+
+    /** As {@link #header(byte[], FrameType, int, int, int)}, at {@code buf[at..at+8)}. */
+    public static void header(byte[] buf, int at, FrameType type, int flags, int stream, int length) {
         if (length < 0 || length > MAX_PAYLOAD) {
             throw new IllegalArgumentException("payload length " + length);
         }
-        buf[0] = (byte) type.code;
-        buf[1] = (byte) flags;
-        buf[2] = (byte) (length >>> 8);
-        buf[3] = (byte) length;
-        buf[4] = (byte) (stream >>> 24);
-        buf[5] = (byte) (stream >>> 16);
-        buf[6] = (byte) (stream >>> 8);
-        buf[7] = (byte) stream;
+        buf[at] = (byte) type.code;
+        buf[at + 1] = (byte) flags;
+        buf[at + 2] = (byte) (length >>> 8);
+        buf[at + 3] = (byte) length;
+        buf[at + 4] = (byte) (stream >>> 24);
+        buf[at + 5] = (byte) (stream >>> 16);
+        buf[at + 6] = (byte) (stream >>> 8);
+        buf[at + 7] = (byte) stream;
     }
 
     /** A whole frame as one array, so it goes out in one write (and one TLS record). */

@@ -22,6 +22,9 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class MuxStream {
     private static final int CREDIT_BATCH = Mux.WINDOW / 8;
+    private static final int PUMP_FRAMES = 4;
+    /** The largest single write to the local socket (a busy stream's buffer grows up to this). */
+    private static final int MAX_BATCH = 256 * 1024;
     private static final byte[] NO_BYTES = new byte[0];
 
     private final Mux mux;
@@ -122,8 +125,9 @@ public final class MuxStream {
         int uncredited = 0;
         try {
             OutputStream out = socket.getOutputStream();
+            byte[] batch = new byte[0];
             while (true) {
-                byte[] chunk;
+                int len = 0;
                 lock.lock();
                 try {
                     while (inbound.isEmpty() && !remoteFin && !aborted) {
@@ -132,18 +136,28 @@ public final class MuxStream {
                     if (aborted) {
                         return;
                     }
-                    chunk = inbound.poll();
-                    if (chunk == null) {
+                    if (inbound.isEmpty()) {
                         break;
                     }
-                    queued -= chunk.length;
+                    // Everything queued goes out in one write: one wake-up and one system call
+                    // for many frames when the link is busy.
+                    if (batch.length < Math.min(queued, MAX_BATCH)) {
+                        batch = new byte[Math.min(MAX_BATCH, Math.max(queued, 64 * 1024))];
+                    }
+                    for (byte[] chunk = inbound.peek(); chunk != null && len + chunk.length <= batch.length;
+                            chunk = inbound.peek()) {
+                        inbound.poll();
+                        System.arraycopy(chunk, 0, batch, len, chunk.length);
+                        len += chunk.length;
+                    }
+                    queued -= len;
                 } finally {
                     lock.unlock();
                 }
-                out.write(chunk);
+                out.write(batch, 0, len);
                 out.flush();
-                fromPeer.addAndGet(chunk.length);
-                uncredited += chunk.length;
+                fromPeer.addAndGet(len);
+                uncredited += len;
                 // Credit in batches: a WINDOW frame per small write would double the frames of an
                 // interactive session. The sender still never stalls: it has the whole window.
                 if (uncredited >= CREDIT_BATCH && expectsMore()) {
@@ -191,7 +205,10 @@ public final class MuxStream {
     }
 
     private void pump() {
-        byte[] buf = new byte[FrameIO.HEADER + FrameIO.MAX_PAYLOAD];
+        // Reads up to PUMP_FRAMES frames' worth at a time and sends them as one write under the
+        // link's lock: fewer wake-ups and system calls per byte than a frame at a time.
+        byte[] in0 = new byte[PUMP_FRAMES * FrameIO.MAX_PAYLOAD];
+        byte[] frames = new byte[PUMP_FRAMES * (FrameIO.HEADER + FrameIO.MAX_PAYLOAD)];
         try {
             InputStream in = input;
             while (true) {
@@ -204,11 +221,11 @@ public final class MuxStream {
                     if (aborted) {
                         return;
                     }
-                    allowed = (int) Math.min(FrameIO.MAX_PAYLOAD, sendCredit);
+                    allowed = (int) Math.min(in0.length, sendCredit);
                 } finally {
                     lock.unlock();
                 }
-                int n = in.read(buf, FrameIO.HEADER, allowed);
+                int n = in.read(in0, 0, allowed);
                 if (n < 0) {
                     mux.send(FrameType.FIN, id, NO_BYTES);
                     break;
@@ -222,8 +239,14 @@ public final class MuxStream {
                 } finally {
                     lock.unlock();
                 }
-                FrameIO.header(buf, FrameType.DATA, 0, id, n);
-                mux.sendRaw(buf, 0, FrameIO.HEADER + n);
+                int out = 0;
+                for (int off = 0; off < n; off += FrameIO.MAX_PAYLOAD) {
+                    int len = Math.min(FrameIO.MAX_PAYLOAD, n - off);
+                    FrameIO.header(frames, out, FrameType.DATA, 0, id, len);
+                    System.arraycopy(in0, off, frames, out + FrameIO.HEADER, len);
+                    out += FrameIO.HEADER + len;
+                }
+                mux.sendRaw(frames, 0, out);
                 toPeer.addAndGet(n);
                 mux.countOut(n);
             }
