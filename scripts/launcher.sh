@@ -30,6 +30,15 @@ cache="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/rtunnel"
 if [ -n "$jit" ] && mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ]; then
     cds="-XX:SharedArchiveFile=$cache/@NAME@-$(basename "$jdk").jsa -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off"
 fi
-exec "$jdk/bin/java" -XX:+UseSerialGC $jit $cds -Xshare:auto \
-    --enable-native-access=ALL-UNNAMED \
-    ${RTUNNEL_JAVA_OPTS:-} -cp "$home/lib/*" @MAIN@ "$@"
+# Our own jars first, so a command finds its classes without opening the big libraries it does not
+# need (a control command never touches BouncyCastle, JNA or junixsocket); the wildcard adds the rest.
+cp=""
+for j in "$home"/lib/*-rtunnel-*.jar "$home"/lib/common-*.jar "$home"/lib/picocli-*.jar; do
+    [ -f "$j" ] && cp="$cp$j:"
+done
+# Native access is for the server's libraries (junixsocket, JNA); a one-shot command loads none,
+# and leaving the flag out keeps class data sharing's optimized module handling on.
+native="--enable-native-access=ALL-UNNAMED"
+[ -n "$jit" ] && native=""
+exec "$jdk/bin/java" -XX:+UseSerialGC $jit $cds -Xshare:auto $native \
+    ${RTUNNEL_JAVA_OPTS:-} -cp "$cp$home/lib/*" @MAIN@ "$@"
