@@ -2,28 +2,52 @@ package rtunnel.fixed.server;
 
 import rtunnel.common.control.TunnelInfo;
 
-/** A live tunnel as the registry and the control socket see it, whatever its protocol. */
-interface Tunnel {
+/**
+ * A live tunnel as the registry and the control socket see it, whatever its protocol: what every
+ * tunnel has (its hostname, the id the registry gives it, the device key of its link) lives here.
+ */
+abstract class Tunnel {
+    protected final String hostname;
+    protected volatile long id;
+    private volatile String device;
+
+    protected Tunnel(String hostname) {
+        this.hostname = hostname;
+    }
+
     /** Called by the registry as the tunnel is listed. */
-    void assignId(long id);
+    final void assignId(long tunnelId) {
+        this.id = tunnelId;
+    }
 
-    long id();
+    final long id() {
+        return id;
+    }
 
-    String hostname();
+    final String hostname() {
+        return hostname;
+    }
 
-    int port();
-
-    /** 1 or 2. */
-    int protocol();
-
-    TunnelInfo info();
-
-    /** Serves until the tunnel ends; returns when every socket of it is closed. */
-    void run();
-
-    /** Ends the tunnel from any thread. */
-    void close();
+    /** Records the device key the link presented (null: none). */
+    final void device(String fingerprint) {
+        device = fingerprint;
+    }
 
     /** The SHA256:... of the device key its link presented, or null. */
-    String deviceFingerprint();
+    final String deviceFingerprint() {
+        return device;
+    }
+
+    abstract int port();
+
+    /** 1 or 2. */
+    abstract int protocol();
+
+    abstract TunnelInfo info();
+
+    /** Serves until the tunnel ends; returns when every socket of it is closed. */
+    abstract void run();
+
+    /** Ends the tunnel from any thread. */
+    abstract void close();
 }

@@ -32,12 +32,11 @@ import rtunnel.common.relay.SocketTuning;
  * that closes while waiting ends the tunnel at once, and later copies peer to client. Only the
  * tunnel's own thread writes to the TLS socket.
  */
-final class V1Tunnel implements Tunnel {
+final class V1Tunnel extends Tunnel {
     private static final Logger log = LoggerFactory.getLogger(V1Tunnel.class);
 
     private final SSLSocket tls;
     private final Socket raw;
-    private final String hostname;
     private final InetAddress remote;
     private final Instant connectedAt = Instant.now();
     private final AccessPolicy policy;
@@ -46,14 +45,13 @@ final class V1Tunnel implements Tunnel {
     /** Bytes that came in over the link from the dynamic side, and went out to it. */
     private final AtomicLong bytesIn = new AtomicLong();
     private final AtomicLong bytesOut = new AtomicLong();
-    private volatile long id;
     private volatile ServerSocket listener;
     private volatile Socket client;
 
     V1Tunnel(Socket raw, SSLSocket tls, String hostname, AccessPolicy policy, Duration keepaliveInterval) {
+        super(hostname);
         this.raw = raw;
         this.tls = tls;
-        this.hostname = hostname;
         this.remote = raw.getInetAddress();
         this.policy = policy;
         this.keepaliveInterval = keepaliveInterval;
@@ -66,7 +64,7 @@ final class V1Tunnel implements Tunnel {
 
     /** Serves the tunnel until it ends; returns when every socket of it is closed. */
     @Override
-    public void run() {
+    void run() {
         log.info("tunnel {} up: port {} remote {} hostname {} protocol 1", id, port(), IpAddresses.format(remote), hostname);
         Thread reader = Thread.ofVirtual().name("tunnel-" + id + "-in").start(this::readFromPeer);
         try {
@@ -193,7 +191,7 @@ final class V1Tunnel implements Tunnel {
 
     /** Ends the tunnel from any thread; closes the TCP socket beneath TLS so no close can block. */
     @Override
-    public void close() {
+    void close() {
         if (closed.compareAndSet(false, true)) {
             Relay.closeQuietly(listener);
             Relay.closeQuietly(client);
@@ -202,45 +200,18 @@ final class V1Tunnel implements Tunnel {
     }
 
     @Override
-    public void assignId(long tunnelId) {
-        this.id = tunnelId;
-    }
-
-    private volatile String device;
-
-    /** Records the device key the link presented (null: none). */
-    void device(String fingerprint) {
-        device = fingerprint;
-    }
-
-    @Override
-    public String deviceFingerprint() {
-        return device;
-    }
-
-    @Override
-    public long id() {
-        return id;
-    }
-
-    @Override
-    public String hostname() {
-        return hostname;
-    }
-
-    @Override
-    public int protocol() {
+    int protocol() {
         return 1;
     }
 
     @Override
-    public int port() {
+    int port() {
         ServerSocket s = listener;
         return s == null ? 0 : s.getLocalPort();
     }
 
     @Override
-    public TunnelInfo info() {
+    TunnelInfo info() {
         Socket c = client;
         int sessions = c != null && !closed.get() ? 1 : 0;
         return new TunnelInfo(id, port(), remote, hostname, connectedAt, 1, sessions, bytesIn.get(), bytesOut.get(), -1);

@@ -29,10 +29,9 @@ import rtunnel.common.v2.OpenInfo;
  * older links take no new sessions and close once their last session ends. The tunnel ends when
  * its last link is gone.
  */
-final class V2Tunnel implements Tunnel {
+final class V2Tunnel extends Tunnel {
     private static final Logger log = LoggerFactory.getLogger(V2Tunnel.class);
 
-    private final String hostname;
     private final ServerSocket listener;
     private final AccessPolicy policy;
     private final Instant connectedAt = Instant.now();
@@ -41,7 +40,6 @@ final class V2Tunnel implements Tunnel {
     private final AtomicInteger sessions = new AtomicInteger();
     private final AtomicLong closedBytesIn = new AtomicLong();
     private final AtomicLong closedBytesOut = new AtomicLong();
-    private volatile long id;
 
     /** A link and the address it came from. */
     record Link(Mux mux, InetAddress remote) {
@@ -53,8 +51,8 @@ final class V2Tunnel implements Tunnel {
     private int pendingLinks;
 
     V2Tunnel(String hostname, ServerSocket listener, AccessPolicy policy, InetAddress remote) {
+        super(hostname);
         this.remote = remote;
-        this.hostname = hostname;
         this.listener = listener;
         this.policy = policy;
     }
@@ -118,7 +116,7 @@ final class V2Tunnel implements Tunnel {
     }
 
     @Override
-    public void run() {
+    void run() {
         log.info("tunnel {} up: port {} remote {} hostname {} protocol 2", id, port(), remoteText(), hostname);
         try {
             while (!closed.get()) {
@@ -208,7 +206,7 @@ final class V2Tunnel implements Tunnel {
     }
 
     @Override
-    public void close() {
+    void close() {
         if (closed.compareAndSet(false, true)) {
             Relay.closeQuietly(listener);
             for (Link l : links) {
@@ -222,39 +220,12 @@ final class V2Tunnel implements Tunnel {
     }
 
     @Override
-    public void assignId(long tunnelId) {
-        this.id = tunnelId;
-    }
-
-    private volatile String device;
-
-    /** Records the device key the link presented (null: none). */
-    void device(String fingerprint) {
-        device = fingerprint;
-    }
-
-    @Override
-    public String deviceFingerprint() {
-        return device;
-    }
-
-    @Override
-    public long id() {
-        return id;
-    }
-
-    @Override
-    public String hostname() {
-        return hostname;
-    }
-
-    @Override
-    public int protocol() {
+    int protocol() {
         return 2;
     }
 
     @Override
-    public int port() {
+    int port() {
         return listener.getLocalPort();
     }
 
@@ -277,7 +248,7 @@ final class V2Tunnel implements Tunnel {
     }
 
     @Override
-    public TunnelInfo info() {
+    TunnelInfo info() {
         return new TunnelInfo(id, port(), remote, hostname, connectedAt, 2, sessions.get(), bytesIn(), bytesOut(),
                 lastHeardMillis());
     }
