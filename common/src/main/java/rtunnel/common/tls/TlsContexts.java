@@ -8,6 +8,7 @@ import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.List;
 
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -32,16 +33,10 @@ public final class TlsContexts {
 
     public static SSLContext server(ServerCredentials creds) throws RtunnelException {
         try {
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            char[] none = new char[0];
-            ks.setKeyEntry("server", creds.key(), none, creds.chain().toArray(new Certificate[0]));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(ks, none);
             SSLContext ctx = SSLContext.getInstance("TLS");
             // Device certificates are self-signed: any is accepted in TLS, and judged afterwards by
             // its fingerprint against the approved list (see the server's device registry).
-            ctx.init(kmf.getKeyManagers(), new TrustManager[] {new TrustAll()}, null);
+            ctx.init(keyManagers(creds), new TrustManager[] {new TrustAll()}, null);
             return ctx;
         } catch (GeneralSecurityException | IOException e) {
             throw RtunnelException.failure("cannot set up TLS with this key and certificate: " + e.getMessage(), e);
@@ -54,18 +49,23 @@ public final class TlsContexts {
             return client(trust);
         }
         try {
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            char[] none = new char[0];
-            ks.setKeyEntry("device", device.key(), none, device.chain().toArray(new Certificate[0]));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(ks, none);
             SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf.getKeyManagers(), new TrustManager[] {trust}, null);
+            ctx.init(keyManagers(device), new TrustManager[] {trust}, null);
             return ctx;
         } catch (GeneralSecurityException | IOException e) {
             throw RtunnelException.failure("cannot set up TLS with the device key: " + e.getMessage(), e);
         }
+    }
+
+    /** Key managers presenting this key and chain (an in-memory key store, never written out). */
+    private static KeyManager[] keyManagers(ServerCredentials creds) throws GeneralSecurityException, IOException {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        char[] none = new char[0];
+        ks.setKeyEntry("key", creds.key(), none, creds.chain().toArray(new Certificate[0]));
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, none);
+        return kmf.getKeyManagers();
     }
 
     /** The certificate the client presented, or null. */
