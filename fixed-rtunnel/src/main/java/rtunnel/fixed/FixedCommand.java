@@ -226,12 +226,17 @@ public final class FixedCommand implements Callable<Integer> {
         return p.toAbsolutePath();
     }
 
+    /** --socketname, else $RTUNNEL_SOCKET, else the original's default for root or --notroot. */
+    static Path controlSocket(Path socketName, boolean notRoot) {
+        String env = System.getenv("RTUNNEL_SOCKET");
+        return socketName != null ? socketName
+                : env != null && !env.isEmpty() ? Path.of(env)
+                : notRoot ? USER_SOCKET : ROOT_SOCKET;
+    }
+
     @Override
     public Integer call() throws RtunnelException {
-        String envSocket = System.getenv("RTUNNEL_SOCKET");
-        Path socket = socketName != null ? socketName
-                : envSocket != null && !envSocket.isEmpty() ? Path.of(envSocket)
-                : notRoot ? USER_SOCKET : ROOT_SOCKET;
+        Path socket = controlSocket(socketName, notRoot);
         if (connectTo != null || portOf != null) {
             if (!steps.isEmpty() || (connectTo != null && portOf != null)) {
                 throw RtunnelException.usage("--connect and --port-of go alone (with --socketname, --clientinterface)");

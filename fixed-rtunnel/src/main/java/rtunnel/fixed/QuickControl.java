@@ -65,9 +65,7 @@ final class QuickControl {
         if (steps.isEmpty()) {
             return OptionalInt.empty();
         }
-        String env = System.getenv("RTUNNEL_SOCKET");
-        Path where = socket != null ? socket : env != null && !env.isEmpty() ? Path.of(env)
-                : notRoot ? FixedCommand.USER_SOCKET : FixedCommand.ROOT_SOCKET;
+        Path where = FixedCommand.controlSocket(socket, notRoot);
         try {
             List<ControlRequest> requests = new ArrayList<>();
             for (String[] s : steps) {
@@ -76,8 +74,7 @@ final class QuickControl {
             }
             return OptionalInt.of(ControlClient.run(where, requests, System.out, System.err));
         } catch (RtunnelException e) {
-            CommandRunner.err(FixedCommand.PROGRAM, e.getMessage().strip().replaceAll("\\s*[\\r\\n]+\\s*", "; "));
-            return OptionalInt.of(e.exitCode());
+            return OptionalInt.of(CommandRunner.report(FixedCommand.PROGRAM, e));
         }
     }
 }

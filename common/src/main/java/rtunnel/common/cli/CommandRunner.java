@@ -44,8 +44,7 @@ public final class CommandRunner {
             try {
                 cl.setDefaultValueProvider(ConfigFile.load(java.nio.file.Path.of(config), cl.getCommandSpec()));
             } catch (RtunnelException e) {
-                err(program, oneLine(e.getMessage()));
-                return e.exitCode();
+                return report(program, e);
             }
         }
         return cl.execute(args);
@@ -53,6 +52,12 @@ public final class CommandRunner {
 
     private static boolean verbose(CommandLine.ParseResult r) {
         return r != null && (r.hasMatchedOption("--verbose") || r.hasMatchedOption("--debug"));
+    }
+
+    /** Prints the failure as one error line and returns its exit status. */
+    public static int report(String program, RtunnelException e) {
+        err(program, oneLine(e.getMessage()));
+        return e.exitCode();
     }
 
     /** Prints one error line the way every command does. */

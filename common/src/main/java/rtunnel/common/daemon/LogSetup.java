@@ -20,6 +20,8 @@ import rtunnel.common.cli.RtunnelException;
  */
 public final class LogSetup {
     static final Path SYSLOG_SOCKET = Path.of("/dev/log");
+    /** ISO 8601 with milliseconds and the zone offset ("Z" in UTC), e.g. 2026-11-23T18:03:26.123Z. */
+    private static final String ISO_8601_MILLIS = "yyyy-MM-dd'T'HH:mm:ss.SSS" + "XXX";
 
     /** Where log lines go. */
     public enum Target { STDERR, SYSLOG, FILE }
@@ -46,7 +48,7 @@ public final class LogSetup {
         System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
         // syslog stamps its own time; files and terminals need ours.
         System.setProperty("org.slf4j.simpleLogger.showDateTime", Boolean.toString(target != Target.SYSLOG));
-        System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+        System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", ISO_8601_MILLIS);
         System.setProperty("org.slf4j.simpleLogger.log.org.newsclub", "warn");
         PrintStream terminal = System.err;
         switch (target) {
