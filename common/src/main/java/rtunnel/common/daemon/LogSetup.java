@@ -21,7 +21,7 @@ import rtunnel.common.cli.RtunnelException;
 public final class LogSetup {
     static final Path SYSLOG_SOCKET = Path.of("/dev/log");
     /** ISO 8601 with milliseconds and the zone offset ("Z" in UTC), e.g. 2026-11-23T18:03:26.123Z. */
-    private static final String ISO_8601_MILLIS = "yyyy-MM-dd'T'HH:mm:ss.SSS" + "XXX";
+    private static final String ISO_8601_MILLIS = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX";
 
     /** Where log lines go. */
     public enum Target { STDERR, SYSLOG, FILE }
