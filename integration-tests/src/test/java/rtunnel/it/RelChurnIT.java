@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.Socket;
-import java.nio.file.Path;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,10 +14,10 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+
 import rtunnel.it.support.FixedServer;
 import rtunnel.it.support.FixedServer.Tunnel;
 import rtunnel.it.support.Launchers;
@@ -39,7 +39,7 @@ import rtunnel.it.support.V2TestService;
  * small bound of what they were before (the dynamic side's descriptors too).
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
-class RelChurnIT {
+class RelChurnIT extends RelTestBase {
 
     private static final String PASSWORD = V2Fixture.password(8);
     private static final int SESSIONS = RelScale.of("rel.churn.sessions", 1000, 10_000);
@@ -51,22 +51,6 @@ class RelChurnIT {
     private static final int MAX_THREAD_GROWTH = 10;
     private static final long MAX_HEAP_GROWTH_KB = 8 * 1024;
     private static final Duration WAIT = Duration.ofSeconds(20);
-
-    @TempDir
-    Path tmp;
-
-    private RelServer fixed;
-    private V2TestService service;
-
-    @AfterEach
-    void stopAll() throws IOException {
-        if (fixed != null) {
-            fixed.close();
-        }
-        if (service != null) {
-            service.close();
-        }
-    }
 
     @Test
     void sessionAndTunnelChurnLeavesDescriptorsThreadsAndHeapWhereTheyWere() throws Exception {

@@ -2,14 +2,12 @@ package rtunnel.it;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+
 import rtunnel.it.support.FixedServer;
 import rtunnel.it.support.Procs;
 import rtunnel.it.support.RelLoad;
@@ -24,29 +22,13 @@ import rtunnel.it.support.V2TestService;
  * tunnels, 2 MB each way; {@code -Drel.full=true}: 200 sessions over 20 tunnels, 10 MB each way.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
-class RelLoadIT {
+class RelLoadIT extends RelTestBase {
 
     private static final String PASSWORD = V2Fixture.password(8);
     private static final int TUNNELS = RelScale.of("rel.load.tunnels", 4, 20);
     private static final int SESSIONS = RelScale.of("rel.load.sessions", 40, 200);
     private static final long BYTES = RelScale.of("rel.load.mb", 2, 10) * 1024L * 1024;
     private static final Duration BATCH_TIMEOUT = Duration.ofSeconds(RelScale.full() ? 1500 : 120);
-
-    @TempDir
-    Path tmp;
-
-    private RelServer fixed;
-    private V2TestService service;
-
-    @AfterEach
-    void stopAll() throws IOException {
-        if (fixed != null) {
-            fixed.close();
-        }
-        if (service != null) {
-            service.close();
-        }
-    }
 
     @Test
     void concurrentSessionsOverSeveralTunnelsMoveEveryByteIntactBothWays() throws Exception {

@@ -3,7 +3,7 @@ package rtunnel.it;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Path;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,10 +12,10 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+
 import rtunnel.it.support.FixedServer;
 import rtunnel.it.support.Procs;
 import rtunnel.it.support.RelLoad;
@@ -29,28 +29,12 @@ import rtunnel.it.support.V2TestService;
  * let every session in flight finish with every byte (SPEC B2: "sessions in flight finish").
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class RelRotationIT {
+class RelRotationIT extends RelTestBase {
 
     private static final String PASSWORD = V2Fixture.password(8);
     private static final Duration RUN = Duration.ofSeconds(20);
     private static final int WORKERS = 4;
     private static final String LINK_LINES = "(?i)link|closed|reset|retir|rotat|drain|WARN|ERROR";
-
-    @TempDir
-    Path tmp;
-
-    private RelServer fixed;
-    private V2TestService service;
-
-    @AfterEach
-    void stopAll() throws IOException {
-        if (fixed != null) {
-            fixed.close();
-        }
-        if (service != null) {
-            service.close();
-        }
-    }
 
     @Test
     void sessionsBothWaysSurviveEveryAlarmRotationIntact() throws Exception {
