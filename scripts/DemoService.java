@@ -5,16 +5,27 @@ import java.nio.file.*;
 
 /**
  * Helpers for scripts/demo.sh, run as a single-file Java program so the demo needs nothing
- * beyond the JDK: `freeport` prints a free loopback port; `serve FILE` runs a small line service
+ * beyond the JDK: `freeport` prints a free port below the ephemeral range; `serve FILE` runs a small line service
  * on a free loopback port (written to FILE) that answers each line with "service got: LINE".
  */
 public class DemoService {
     public static void main(String[] args) throws Exception {
         if (args.length == 1 && args[0].equals("freeport")) {
-            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                System.out.println(s.getLocalPort());
+            // Below Linux's ephemeral range (32768 and up): a port the system hands out for port 0
+            // (the demo's own service, any outgoing connection) can then never take it first.
+            java.util.Random r = new java.util.Random();
+            for (int i = 0; i < 200; i++) {
+                int port = 20000 + r.nextInt(12000);
+                try (ServerSocket s = new ServerSocket()) {
+                    s.bind(new java.net.InetSocketAddress(port));
+                    System.out.println(port);
+                    return;
+                } catch (java.io.IOException taken) {
+                    // Try another.
+                }
             }
-            return;
+            System.err.println("DemoService: no free port found in 20000-31999");
+            System.exit(1);
         }
         if (args.length != 2 || !args[0].equals("serve")) {
             System.err.println("usage: DemoService freeport | serve PORTFILE");
