@@ -67,6 +67,16 @@ class RelLocalServiceDownIT {
         session(t.port(), "while the service is up");
 
         service.close();
+        // A listening socket closed while a thread waits in accept() is released a moment later:
+        // the service is down once a direct connect to it is refused.
+        Procs.waitFor(Duration.ofSeconds(10), () -> {
+            try (Socket probe = new Socket()) {
+                probe.connect(new java.net.InetSocketAddress(FixedServer.LOCAL, servicePort), 500);
+                return false;
+            } catch (IOException refused) {
+                return true;
+            }
+        }, "the local service refusing connections after it was stopped");
         for (int i = 0; i < 3; i++) {
             try (Socket s = V2Fixture.connect(V2Fixture.CLIENT, t.port())) {
                 s.setSoTimeout(15_000);
