@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
 public final class Bench {
     static final boolean QUICK = "1".equals(System.getenv("BENCH_QUICK"));
     static final String HEX = "0123456789abcdef"; // 16 digits: usable by v1 and v2
-    static final long SIZE = QUICK ? 100_000_000L : 1_000_000_000L;
+    static final long SIZE = System.getenv("BENCH_MB") != null ? Long.parseLong(System.getenv("BENCH_MB")) * 1_000_000L
+            : QUICK ? 100_000_000L : 1_000_000_000L;
     static final int RUNS = 3;
     static final long CONC_SIZE = QUICK ? 4_000_000L : 16_000_000L;
     static final int ONE_WAY_DELAY_MS = 10; // a 20 ms round-trip link
@@ -56,6 +57,14 @@ public final class Bench {
         System.out.println("bench: " + (QUICK ? "QUICK " : "") + "run, temp dir " + dir + ", JDK "
                 + System.getProperty("java.version"));
         servicePort = Service.listen();
+        if ("probe".equals(System.getenv("BENCH_ONLY"))) { // ours only, for finding causes
+            fixedPort = startFixed("a", 100);
+            fixedSock = dir.resolve("a.s").toString();
+            ssh = new Ssh(this);
+            ssh.startSshd();
+            section("probe", this::probe);
+            return;
+        }
         if ("6-7".equals(System.getenv("BENCH_ONLY"))) { // only idle scale and control (re-runs)
             section("6-7", this::idleScaleAndControl);
             return;
@@ -234,6 +243,25 @@ public final class Bench {
                     "≥ 1.5", v1[k] / sshd[k] >= 1.5);
             report.row("1", "ours v2 / ssh -R aes128-gcm, " + dirn, String.format("%.2f", ours[k] / gcm[k]));
         }
+    }
+
+    /** BENCH_ONLY=probe: ours v2 and v1 throughput and echo only, a quick loop while looking for causes. */
+    void probe() throws Exception {
+        startDynamic("v2", fixedPort);
+        startDynamic("v1", fixedPort, "--protocol=1");
+        v2Port = portOf(fixedSock, "v2", 30_000);
+        v1Port = portOf(fixedSock, "v1", 30_000);
+        throughputRow("ours v2", () -> Service.connectBanner(v2Port, 10_000));
+        if (System.getenv("BENCH_V2") != null) {
+            return;
+        }
+        throughputRow("ours v1", () -> Service.connectBanner(v1Port, 20_000));
+        echoRow("plain loopback", () -> Service.connectBanner(servicePort, 5000));
+        echoRow("ours v2", () -> Service.connectBanner(v2Port, 10_000));
+        echoRow("ours v1", () -> Service.connectBanner(v1Port, 20_000));
+        ssh.startForward("def", List.of());
+        echoRow("ssh -R defaults", () -> Service.connectBanner(ssh.port("def"), 5000));
+        throughputRow("ssh -R defaults", () -> Service.connectBanner(ssh.port("def"), 5000));
     }
 
     // ---------------------------------------------------------------- 2. latency

@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
@@ -162,7 +163,14 @@ final class V2Link {
         @Override
         public void opened(Mux m, MuxStream stream) {
             InetSocketAddress client = stream.info().client();
-            Socket s = new Socket();
+            Socket s;
+            try {
+                // Through a channel, so the link's reader can write to it without blocking.
+                s = SocketChannel.open().socket();
+            } catch (IOException e) {
+                stream.abort(true);
+                return;
+            }
             try {
                 s.connect(new InetSocketAddress(config.localIp(), config.localPort()), LOCAL_CONNECT_TIMEOUT_MILLIS);
                 SocketTuning.tune(s);

@@ -25,20 +25,54 @@ public final class FrameIO {
         if (h.length < HEADER) {
             throw new ProtocolException("link closed inside a frame header");
         }
-        FrameType type = FrameType.of(h[0]);
-        if (type == null) {
+        int length = checkedLength(h);
+        byte[] payload = in.readNBytes(length);
+        if (payload.length < length) {
+            throw new ProtocolException("link closed inside a frame");
+        }
+        return new Frame(type(h), h[1] & 0xff, stream(h), payload);
+    }
+
+    /**
+     * As {@link #read(InputStream)} without allocating: the header goes to {@code header[0..8)},
+     * the payload to {@code payload[0..length)}. Returns the payload length, or -1 at a clean
+     * end of stream between frames.
+     */
+    public static int readInto(InputStream in, byte[] header, byte[] payload) throws IOException {
+        int h = in.readNBytes(header, 0, HEADER);
+        if (h == 0) {
+            return -1;
+        }
+        if (h < HEADER) {
+            throw new ProtocolException("link closed inside a frame header");
+        }
+        int length = checkedLength(header);
+        if (in.readNBytes(payload, 0, length) < length) {
+            throw new ProtocolException("link closed inside a frame");
+        }
+        return length;
+    }
+
+    /** The payload length a header announces, once its type and length are known to be valid. */
+    private static int checkedLength(byte[] h) throws ProtocolException {
+        if (type(h) == null) {
             throw new ProtocolException("unknown frame type 0x" + Integer.toHexString(h[0] & 0xff));
         }
         int length = ((h[2] & 0xff) << 8) | (h[3] & 0xff);
         if (length > MAX_PAYLOAD) {
             throw new ProtocolException("frame of " + length + " bytes exceeds " + MAX_PAYLOAD);
         }
-        int stream = ((h[4] & 0xff) << 24) | ((h[5] & 0xff) << 16) | ((h[6] & 0xff) << 8) | (h[7] & 0xff);
-        byte[] payload = in.readNBytes(length);
-        if (payload.length < length) {
-            throw new ProtocolException("link closed inside a frame");
-        }
-        return new Frame(type, h[1] & 0xff, stream, payload);
+        return length;
+    }
+
+    /** The frame type in a header, or null for an unknown code. */
+    public static FrameType type(byte[] h) {
+        return FrameType.of(h[0]);
+    }
+
+    /** The stream id in a header. */
+    public static int stream(byte[] h) {
+        return ((h[4] & 0xff) << 24) | ((h[5] & 0xff) << 16) | ((h[6] & 0xff) << 8) | (h[7] & 0xff);
     }
 
     /** Writes the header for a payload of {@code length} bytes into {@code buf[0..8)}. */

@@ -7,9 +7,11 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -19,12 +21,14 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import rtunnel.common.relay.HotThreads;
+
 /**
  * Many streams over one v2 link (docs/PROTOCOL.md, "Streams" and "Liveness").
  *
- * <p>One reader thread decodes frames and never blocks on a write: DATA goes into the stream's
- * buffer, which the stream's window guarantees has room; PONG and RESET answers are sent from
- * other threads. Writers share the link under one lock, a whole frame per write. A watchdog
+ * <p>One reader thread decodes frames and never blocks on a write: DATA goes to the stream's
+ * socket if it takes it at once, else into the stream's buffer, which the stream's window
+ * guarantees has room; PONG, WINDOW and RESET answers are sent from other threads. Writers share the link under one lock, a whole frame per write. A watchdog
  * pings the peer and drops the link when nothing was heard for the timeout.
  */
 public final class Mux {
@@ -33,6 +37,8 @@ public final class Mux {
     public static final int WINDOW = 1 << 20;
     /** How long a drained link waits for the peer to close after this side's half-close. */
     static final long DRAIN_DEADLINE_MILLIS = 5_000;
+    /** A reader on a platform thread gives it back after the link has been this long without streams. */
+    static final long COOL_NANOS = 2_000_000_000L;
 
     /** What a side does with stream events. */
     public interface Listener {
@@ -69,6 +75,9 @@ public final class Mux {
     private final AtomicLong bytesIn = new AtomicLong();
     private final AtomicLong bytesOut = new AtomicLong();
     private volatile long lastHeard = System.nanoTime();
+    private volatile long lastStreamEnd = System.nanoTime();
+    private final ConcurrentLinkedQueue<byte[]> later = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean laterRunning = new AtomicBoolean();
     /** Server side: no more OPEN on this link (promised to the peer with GOAWAY). */
     private volatile boolean draining;
     /** Dynamic side: retire this link once idle and the server has promised no more OPEN. */
@@ -94,7 +103,7 @@ public final class Mux {
 
     /** Starts the reader and the watchdog. */
     public void start() {
-        Thread.ofVirtual().name(label + "-reader").start(this::readLoop);
+        Thread.ofVirtual().name(label + "-reader").start(() -> readLoop(false));
         Thread.ofVirtual().name(label + "-watchdog").start(this::watchdog);
     }
 
@@ -123,13 +132,47 @@ public final class Mux {
         return s;
     }
 
-    private void readLoop() {
+    /**
+     * Reads frames until the link ends. An idle link's reader is a virtual thread (a few KB);
+     * while streams are live it moves, between two frames, to a platform thread from
+     * {@link HotThreads}, which is woken by the kernel directly and writes DATA straight to the
+     * streams' sockets from a buffer it reuses; it moves back once the link has been without
+     * streams for {@link #COOL_NANOS}.
+     */
+    private void readLoop(boolean hot) {
         String why = "peer closed the link";
+        byte[] header = new byte[FrameIO.HEADER];
+        byte[] buffer = hot ? new byte[FrameIO.MAX_PAYLOAD] : null;
         try {
-            Frame f;
-            while ((f = FrameIO.read(in)) != null) {
+            while (true) {
+                byte[] payload;
+                int length;
+                if (hot) {
+                    length = FrameIO.readInto(in, header, buffer);
+                    payload = buffer;
+                } else {
+                    Frame f = FrameIO.read(in);
+                    if (f != null) {
+                        FrameIO.header(header, f.type(), f.flags(), f.stream(), f.payload().length);
+                    }
+                    payload = f == null ? null : f.payload();
+                    length = f == null ? -1 : payload.length;
+                }
+                if (length < 0) {
+                    break;
+                }
                 lastHeard = System.nanoTime();
-                dispatch(f);
+                dispatch(FrameIO.type(header), FrameIO.stream(header), payload, length, !hot);
+                if (hot ? streams.isEmpty() && lastHeard - lastStreamEnd > COOL_NANOS
+                        : !streams.isEmpty() && HotThreads.tryAcquire()) {
+                    // The next thread goes on at the next frame; nothing is buffered here.
+                    if (hot) {
+                        Thread.ofVirtual().name(label + "-reader").start(() -> readLoop(false));
+                    } else {
+                        HotThreads.startAcquired(label + "-reader", () -> readLoop(true));
+                    }
+                    return;
+                }
             }
         } catch (IOException e) {
             why = closed.get() ? "closed" : e.getMessage();
@@ -143,18 +186,19 @@ public final class Mux {
         close(why);
     }
 
-    private void dispatch(Frame f) throws IOException {
-        MuxStream s = f.stream() == 0 ? null : streams.get(f.stream());
-        switch (f.type()) {
+    /** One frame; {@code owned}: {@code payload} may be kept, else it is the reader's buffer. */
+    private void dispatch(FrameType type, int stream, byte[] payload, int length, boolean owned) throws IOException {
+        MuxStream s = stream == 0 ? null : streams.get(stream);
+        switch (type) {
             case DATA -> {
-                bytesIn.addAndGet(f.payload().length);
+                bytesIn.addAndGet(length);
                 if (s != null) {
-                    s.received(f.payload());
+                    s.received(payload, length, owned);
                 }
             }
             case WINDOW -> {
-                if (s != null && f.payload().length == 4) {
-                    s.credit(ByteBuffer.wrap(f.payload()).getInt());
+                if (s != null && length == 4) {
+                    s.credit(ByteBuffer.wrap(payload, 0, 4).getInt());
                 }
             }
             case FIN -> {
@@ -167,8 +211,8 @@ public final class Mux {
                     s.abort(false);
                 }
             }
-            case OPEN -> acceptOpen(f);
-            case PING -> Thread.ofVirtual().start(() -> sendQuietly(FrameType.PONG, 0, f.payload()));
+            case OPEN -> acceptOpen(stream, Arrays.copyOf(payload, length));
+            case PING -> sendLater(FrameIO.encode(FrameType.PONG, 0, Arrays.copyOf(payload, length)));
             case PONG -> {
                 // lastHeard is all a PONG is for.
             }
@@ -185,17 +229,17 @@ public final class Mux {
                     listener.goAway(this);
                 }
             }
-            default -> throw new ProtocolException(f.type() + " after the handshake");
+            default -> throw new ProtocolException(type + " after the handshake");
         }
     }
 
-    private void acceptOpen(Frame f) throws ProtocolException {
-        if (!peerOpensStreams || f.stream() == 0 || streams.containsKey(f.stream())) {
-            throw new ProtocolException("unexpected OPEN for stream " + f.stream());
+    private void acceptOpen(int id, byte[] payload) throws ProtocolException {
+        if (!peerOpensStreams || id == 0 || streams.containsKey(id)) {
+            throw new ProtocolException("unexpected OPEN for stream " + id);
         }
-        MuxStream s = new MuxStream(this, f.stream(), OpenInfo.decode(f.payload()));
-        streams.put(f.stream(), s);
-        Thread.ofVirtual().name(label + "-open-" + f.stream()).start(() -> listener.opened(this, s));
+        MuxStream s = new MuxStream(this, id, OpenInfo.decode(payload));
+        streams.put(id, s);
+        Thread.ofVirtual().name(label + "-open-" + id).start(() -> listener.opened(this, s));
     }
 
     private void watchdog() {
@@ -259,6 +303,32 @@ public final class Mux {
         sendRaw(frame, 0, frame.length);
     }
 
+    /**
+     * Reader thread: sends {@code frame} from another thread, so the reader never waits for the
+     * link's lock or for room in the link (the peer's reader may be waiting for this one).
+     * Frames queued here go out in order, several per write when they pile up.
+     */
+    void sendLater(byte[] frame) {
+        later.add(frame);
+        if (laterRunning.compareAndSet(false, true)) {
+            Thread.ofVirtual().name(label + "-later").start(this::flushLater);
+        }
+    }
+
+    private void flushLater() {
+        do {
+            byte[] f;
+            while ((f = later.poll()) != null) {
+                try {
+                    sendRaw(f, 0, f.length);
+                } catch (IOException e) {
+                    later.clear(); // the link is closing
+                }
+            }
+            laterRunning.set(false);
+        } while (!later.isEmpty() && laterRunning.compareAndSet(false, true));
+    }
+
     void sendQuietly(FrameType type, int stream, byte[] payload) {
         try {
             send(type, stream, payload);
@@ -272,6 +342,7 @@ public final class Mux {
     }
 
     void removed(MuxStream s) {
+        lastStreamEnd = System.nanoTime();
         if (streams.remove(s.id(), s)) {
             listener.streamClosed(this, s);
         }

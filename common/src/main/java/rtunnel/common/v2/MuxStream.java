@@ -5,26 +5,41 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import rtunnel.common.relay.HotThreads;
+
 /**
  * One session on a {@link Mux}: a local socket and the stream's two directions.
  *
- * <p>Peer to socket: the reader thread queues DATA here (at most {@link Mux#WINDOW} bytes, which
- * the peer may not exceed) and a drain thread writes it to the socket, returning WINDOW credit as
- * the socket takes it. Socket to peer: a pump thread reads the socket only while it has credit,
- * so a peer that stops reading stops this stream and nothing else. FIN in either direction is a
- * half-close; the stream is done when both directions are, or on RESET.
+ * <p>Peer to socket: the peer may have at most {@link Mux#WINDOW} bytes unwritten here, and gets
+ * WINDOW credit back as the socket takes them. Socket to peer: a pump thread reads the socket
+ * only while it has credit, so a peer that stops reading stops this stream and nothing else.
+ * FIN in either direction is a half-close; the stream is done when both directions are, or on
+ * RESET.
+ *
+ * <p>Two ways to run, chosen at {@link #attach}. <b>Direct</b>, for a socket that has a channel
+ * while {@link HotThreads} has room: the channel is non-blocking, the link's reader writes DATA
+ * straight to it (no hand-off to another thread, no copy), and only what the socket cannot take
+ * at once is queued for a drain thread that waits for room; the pump is a platform thread
+ * waiting in its own selector. <b>Queued</b> otherwise: blocking streams, every DATA queued for
+ * a virtual drain thread. Either way the reader never blocks on the local socket.
  */
 public final class MuxStream {
     private static final int CREDIT_BATCH = Mux.WINDOW / 8;
     private static final int PUMP_FRAMES = 4;
     /** The largest single write to the local socket (a busy stream's buffer grows up to this). */
     private static final int MAX_BATCH = 256 * 1024;
+    /** How often a waiting selector looks at the stream's state even without being woken. */
+    private static final long SELECT_MILLIS = 1000;
     private static final byte[] NO_BYTES = new byte[0];
 
     private final Mux mux;
@@ -38,13 +53,25 @@ public final class MuxStream {
     private final AtomicLong toPeer = new AtomicLong();
     private final AtomicBoolean finished = new AtomicBoolean();
     private int queued;
+    /** Written to the socket and not yet returned to the peer as credit. */
+    private int uncredited;
     private long sendCredit = Mux.WINDOW;
     private boolean remoteFin;
     private boolean aborted;
     private boolean inboundDone;
     private boolean outboundDone;
+    /** Direct mode: a drain thread exists (started at the first backlog or at FIN). */
+    private boolean drainStarted;
+    /** Direct mode: the drain thread is writing; DATA must queue behind it to keep the order. */
+    private boolean draining;
+    /** The reader has asked for this stream to be reset; it drops further DATA. */
+    private boolean cutting;
     private volatile Socket socket;
+    /** Set in direct mode only. */
+    private volatile SocketChannel channel;
     private volatile InputStream input;
+    private volatile Selector pumpSelector;
+    private volatile Selector drainSelector;
 
     MuxStream(Mux mux, int id, OpenInfo info) {
         this.mux = mux;
@@ -54,15 +81,24 @@ public final class MuxStream {
 
     /** Binds the local socket and starts both directions; queued peer data goes out first. */
     public void attach(Socket s) {
-        attach(s, new byte[0]);
+        attach(s, NO_BYTES);
     }
 
     /** As {@link #attach(Socket)}, sending {@code prefix} (bytes already read from the socket) first. */
     public void attach(Socket s, byte[] prefix) {
+        SocketChannel ch = s.getChannel();
+        boolean direct = ch != null && HotThreads.tryAcquire();
         try {
-            input = prefix.length == 0 ? s.getInputStream()
-                    : new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(prefix), s.getInputStream());
+            if (direct) {
+                ch.configureBlocking(false);
+            } else {
+                input = prefix.length == 0 ? s.getInputStream()
+                        : new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(prefix), s.getInputStream());
+            }
         } catch (IOException e) {
+            if (direct) {
+                HotThreads.release();
+            }
             abort(true);
             closeSocket(s);
             return;
@@ -70,42 +106,106 @@ public final class MuxStream {
         lock.lock();
         try {
             if (aborted) {
+                if (direct) {
+                    HotThreads.release();
+                }
                 closeSocket(s);
                 return;
             }
             socket = s;
+            if (direct) {
+                channel = ch;
+                if (!inbound.isEmpty() || remoteFin) {
+                    startDrain();
+                }
+            }
         } finally {
             lock.unlock();
         }
-        Thread.ofVirtual().name(mux.label() + "-s" + id + "-out").start(this::drain);
-        Thread.ofVirtual().name(mux.label() + "-s" + id + "-in").start(this::pump);
+        String name = mux.label() + "-s" + id;
+        if (direct) {
+            HotThreads.startAcquired(name + "-in", () -> pumpChannel(prefix));
+        } else {
+            Thread.ofVirtual().name(name + "-out").start(this::drain);
+            Thread.ofVirtual().name(name + "-in").start(this::pump);
+        }
     }
 
-    /** Reader thread: DATA from the peer. Never blocks. */
-    void received(byte[] data) {
+    /**
+     * Reader thread: DATA from the peer, {@code data[0..len)}. Never blocks. {@code owned}: the
+     * array is this stream's to keep; otherwise it is the reader's buffer and is copied if queued.
+     */
+    void received(byte[] data, int len, boolean owned) {
+        boolean cut = false;
+        int credit = 0;
         lock.lock();
         try {
             if (aborted || remoteFin) {
                 return;
             }
-            if (queued + data.length > Mux.WINDOW) {
-                // The peer ignored flow control: this stream cannot be trusted any more.
-                Thread.ofVirtual().start(() -> abort(true));
+            if (cutting) {
                 return;
             }
-            inbound.add(data);
-            queued += data.length;
+            if (queued + len > Mux.WINDOW) {
+                // The peer ignored flow control: this stream cannot be trusted any more.
+                cut = cutting = true;
+                return;
+            }
+            int off = 0;
+            SocketChannel ch = channel;
+            if (ch != null && !draining && inbound.isEmpty()) {
+                try {
+                    off = ch.write(ByteBuffer.wrap(data, 0, len));
+                } catch (IOException e) {
+                    cut = cutting = true; // the local socket is gone
+                    return;
+                }
+                credit = wrote(off);
+                if (off == len) {
+                    return;
+                }
+            }
+            inbound.add(owned && off == 0 && len == data.length ? data : Arrays.copyOfRange(data, off, len));
+            queued += len - off;
+            if (ch != null && !drainStarted) {
+                startDrain();
+            }
             changed.signalAll();
         } finally {
             lock.unlock();
+            if (cut) {
+                Thread.ofVirtual().start(() -> abort(true));
+            } else if (credit > 0) {
+                mux.sendLater(FrameIO.encode(FrameType.WINDOW, id, ByteBuffer.allocate(4).putInt(credit).array()));
+            }
         }
+    }
+
+    /** Under the lock: {@code n} bytes reached the socket. Returns the credit to send now, or 0. */
+    private int wrote(int n) {
+        fromPeer.addAndGet(n);
+        uncredited += n;
+        // Credit in batches: a WINDOW frame per small write would double the frames of an
+        // interactive session. The sender still never stalls: it has the whole window.
+        if (uncredited < CREDIT_BATCH || remoteFin) {
+            return 0;
+        }
+        int c = uncredited;
+        uncredited = 0;
+        return c;
+    }
+
+    /** Direct mode, under the lock: the drain thread takes over the backlog and the end. */
+    private void startDrain() {
+        drainStarted = true;
+        Thread.ofPlatform().daemon(true).name(mux.label() + "-s" + id + "-out").start(this::drain);
     }
 
     void credit(int n) {
         lock.lock();
         try {
             sendCredit += Math.max(0, n);
-            changed.signalAll();
+            changed.signalAll(); // a pump out of credit waits here, not in its selector
         } finally {
             lock.unlock();
         }
@@ -115,21 +215,25 @@ public final class MuxStream {
         lock.lock();
         try {
             remoteFin = true;
+            if (channel != null && !drainStarted) {
+                startDrain(); // it shuts the socket's output once nothing is left to write
+            }
             changed.signalAll();
         } finally {
             lock.unlock();
         }
     }
 
+    /** Writes queued peer data to the socket; in direct mode only what the reader could not. */
     private void drain() {
-        int uncredited = 0;
         try {
-            OutputStream out = socket.getOutputStream();
-            byte[] batch = new byte[0];
+            OutputStream out = channel == null ? socket.getOutputStream() : null;
+            byte[] batch = NO_BYTES;
             while (true) {
                 int len = 0;
                 lock.lock();
                 try {
+                    draining = false;
                     while (inbound.isEmpty() && !remoteFin && !aborted) {
                         changed.await();
                     }
@@ -139,6 +243,7 @@ public final class MuxStream {
                     if (inbound.isEmpty()) {
                         break;
                     }
+                    draining = true;
                     // Everything queued goes out in one write: one wake-up and one system call
                     // for many frames when the link is busy.
                     if (batch.length < Math.min(queued, MAX_BATCH)) {
@@ -154,15 +259,21 @@ public final class MuxStream {
                 } finally {
                     lock.unlock();
                 }
-                out.write(batch, 0, len);
-                out.flush();
-                fromPeer.addAndGet(len);
-                uncredited += len;
-                // Credit in batches: a WINDOW frame per small write would double the frames of an
-                // interactive session. The sender still never stalls: it has the whole window.
-                if (uncredited >= CREDIT_BATCH && expectsMore()) {
-                    mux.send(FrameType.WINDOW, id, ByteBuffer.allocate(4).putInt(uncredited).array());
-                    uncredited = 0;
+                if (out != null) {
+                    out.write(batch, 0, len);
+                    out.flush();
+                } else {
+                    writeFully(batch, len);
+                }
+                int credit;
+                lock.lock();
+                try {
+                    credit = wrote(len);
+                } finally {
+                    lock.unlock();
+                }
+                if (credit > 0) {
+                    mux.send(FrameType.WINDOW, id, ByteBuffer.allocate(4).putInt(credit).array());
                 }
             }
             socket.shutdownOutput();
@@ -173,15 +284,45 @@ public final class MuxStream {
             Thread.currentThread().interrupt();
             abort(true);
             return;
+        } finally {
+            closeSelector(drainSelector);
         }
         directionDone(true);
     }
 
-    /** False once the peer sent FIN: no more data will come, so no credit is owed. */
-    private boolean expectsMore() {
+    /** Direct mode: writes {@code b[0..len)} to the non-blocking channel, waiting for room as needed. */
+    private void writeFully(byte[] b, int len) throws IOException {
+        ByteBuffer bb = ByteBuffer.wrap(b, 0, len);
+        SocketChannel ch = channel;
+        while (bb.hasRemaining()) {
+            if (ch.write(bb) == 0) {
+                Selector sel = drainSelector;
+                if (sel == null) {
+                    sel = Selector.open();
+                    ch.register(sel, SelectionKey.OP_WRITE);
+                    drainSelector = sel;
+                }
+                waitFor(sel);
+            }
+        }
+    }
+
+    /** Waits in {@code sel}; throws once the stream was cut, so no thread waits on a dead socket. */
+    private void waitFor(Selector sel) throws IOException {
+        if (isAborted()) {
+            throw new IOException("stream reset");
+        }
+        sel.select(SELECT_MILLIS);
+        sel.selectedKeys().clear();
+        if (isAborted()) {
+            throw new IOException("stream reset");
+        }
+    }
+
+    private boolean isAborted() {
         lock.lock();
         try {
-            return !remoteFin;
+            return aborted;
         } finally {
             lock.unlock();
         }
@@ -204,6 +345,7 @@ public final class MuxStream {
         }
     }
 
+    /** Queued mode: reads the socket's stream while there is credit. */
     private void pump() {
         // Reads up to PUMP_FRAMES frames' worth at a time and sends them as one write under the
         // link's lock: fewer wake-ups and system calls per byte than a frame at a time.
@@ -212,44 +354,17 @@ public final class MuxStream {
         try {
             InputStream in = input;
             while (true) {
-                int allowed;
-                lock.lock();
-                try {
-                    while (sendCredit <= 0 && !aborted) {
-                        changed.await();
-                    }
-                    if (aborted) {
-                        return;
-                    }
-                    allowed = (int) Math.min(in0.length, sendCredit);
-                } finally {
-                    lock.unlock();
+                int allowed = awaitCredit(in0.length);
+                if (allowed < 0) {
+                    return;
                 }
                 int n = in.read(in0, 0, allowed);
                 if (n < 0) {
-                    mux.send(FrameType.FIN, id, NO_BYTES);
                     break;
                 }
-                if (n == 0) {
-                    continue;
-                }
-                lock.lock();
-                try {
-                    sendCredit -= n;
-                } finally {
-                    lock.unlock();
-                }
-                int out = 0;
-                for (int off = 0; off < n; off += FrameIO.MAX_PAYLOAD) {
-                    int len = Math.min(FrameIO.MAX_PAYLOAD, n - off);
-                    FrameIO.header(frames, out, FrameType.DATA, 0, id, len);
-                    System.arraycopy(in0, off, frames, out + FrameIO.HEADER, len);
-                    out += FrameIO.HEADER + len;
-                }
-                mux.sendRaw(frames, 0, out);
-                toPeer.addAndGet(n);
-                mux.countOut(n);
+                sendData(in0, n, frames);
             }
+            mux.send(FrameType.FIN, id, NO_BYTES);
         } catch (IOException e) {
             abort(true);
             return;
@@ -259,6 +374,91 @@ public final class MuxStream {
             return;
         }
         directionDone(false);
+    }
+
+    /** Direct mode: reads the non-blocking channel while there is credit, waiting in a selector. */
+    private void pumpChannel(byte[] prefix) {
+        byte[] in0 = new byte[PUMP_FRAMES * FrameIO.MAX_PAYLOAD];
+        byte[] frames = new byte[PUMP_FRAMES * (FrameIO.HEADER + FrameIO.MAX_PAYLOAD)];
+        SocketChannel ch = channel;
+        Selector sel = null;
+        try {
+            sel = Selector.open();
+            ch.register(sel, SelectionKey.OP_READ);
+            pumpSelector = sel;
+            // Bytes the gate already read (a few, far below the first window) go first.
+            for (int off = 0; off < prefix.length; off += in0.length) {
+                int n = Math.min(in0.length, prefix.length - off);
+                System.arraycopy(prefix, off, in0, 0, n);
+                sendData(in0, n, frames);
+            }
+            while (true) {
+                int allowed = awaitCredit(in0.length);
+                if (allowed < 0) {
+                    return;
+                }
+                int n = ch.read(ByteBuffer.wrap(in0, 0, allowed));
+                if (n < 0) {
+                    break;
+                }
+                if (n == 0) {
+                    waitFor(sel);
+                    continue;
+                }
+                sendData(in0, n, frames);
+            }
+            mux.send(FrameType.FIN, id, NO_BYTES);
+        } catch (IOException e) {
+            abort(true);
+            return;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            abort(true);
+            return;
+        } finally {
+            closeSelector(sel);
+        }
+        directionDone(false);
+    }
+
+    /** Waits for send credit; returns how much of {@code max} may be read now, or -1 once cut. */
+    private int awaitCredit(int max) throws InterruptedException {
+        lock.lock();
+        try {
+            while (sendCredit <= 0 && !aborted) {
+                changed.await();
+            }
+            return aborted ? -1 : (int) Math.min(max, sendCredit);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void consumeCredit(int n) {
+        lock.lock();
+        try {
+            sendCredit -= n;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sends {@code data[0..n)} as DATA frames built in {@code frames}, in one write under the link's lock. */
+    private void sendData(byte[] data, int n, byte[] frames) throws IOException {
+        if (n == 0) {
+            return;
+        }
+        consumeCredit(n);
+        int out = 0;
+        for (int off = 0; off < n; off += FrameIO.MAX_PAYLOAD) {
+            int len = Math.min(FrameIO.MAX_PAYLOAD, n - off);
+            FrameIO.header(frames, out, FrameType.DATA, 0, id, len);
+            System.arraycopy(data, off, frames, out + FrameIO.HEADER, len);
+            out += FrameIO.HEADER + len;
+        }
+        mux.sendRaw(frames, 0, out);
+        toPeer.addAndGet(n);
+        mux.countOut(n);
     }
 
     private void directionDone(boolean inboundSide) {
@@ -292,6 +492,8 @@ public final class MuxStream {
         } finally {
             lock.unlock();
         }
+        wakeUp(pumpSelector);
+        wakeUp(drainSelector);
         if (tellPeer && !mux.closed()) {
             mux.sendQuietly(FrameType.RESET, id, new byte[] {0});
         }
@@ -302,6 +504,22 @@ public final class MuxStream {
         if (finished.compareAndSet(false, true)) {
             closeSocket(socket);
             mux.removed(this);
+        }
+    }
+
+    private static void wakeUp(Selector s) {
+        if (s != null) {
+            s.wakeup();
+        }
+    }
+
+    private static void closeSelector(Selector s) {
+        if (s != null) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // Nothing left to release.
+            }
         }
     }
 

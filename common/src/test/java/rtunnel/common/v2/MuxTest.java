@@ -11,6 +11,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -24,6 +26,10 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import rtunnel.common.relay.HotThreads;
 
 /** Two Mux ends over a real loopback TCP connection; the "dynamic" end connects streams to a test service. */
 class MuxTest {
@@ -32,6 +38,8 @@ class MuxTest {
     private Mux fixedSide;
     private Mux dynamicSide;
     private ServerSocket clientPort;
+    /** Sockets with channels (MuxStream's direct mode) or plain ones (its queued mode). */
+    private boolean channels;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -70,7 +78,9 @@ class MuxTest {
             @Override
             public void opened(Mux mux, MuxStream stream) {
                 try {
-                    stream.attach(new Socket(LO, svc.getLocalPort()));
+                    Socket s = channels ? SocketChannel.open().socket() : new Socket();
+                    s.connect(new InetSocketAddress(LO, svc.getLocalPort()));
+                    stream.attach(s);
                 } catch (IOException e) {
                     stream.abort(true);
                 }
@@ -80,7 +90,8 @@ class MuxTest {
         }, false, pingInterval, pingTimeout, "fix");
         dynamicSide.start();
         fixedSide.start();
-        clientPort = new ServerSocket(0, 50, LO);
+        clientPort = channels ? ServerSocketChannel.open().socket() : new ServerSocket();
+        clientPort.bind(new InetSocketAddress(LO, 0), 50);
         closeMe.add(clientPort);
         Thread.ofVirtual().start(() -> {
             while (!clientPort.isClosed()) {
@@ -109,9 +120,11 @@ class MuxTest {
         return c;
     }
 
-    @Test
+    @ParameterizedTest(name = "channels={0}")
+    @ValueSource(booleans = {false, true})
     @Timeout(60)
-    void manyConcurrentStreamsEchoTheirBytesIntact() throws Exception {
+    void manyConcurrentStreamsEchoTheirBytesIntact(boolean channels) throws Exception {
+        this.channels = channels;
         link(MuxTest::echo, Duration.ofSeconds(20), Duration.ofSeconds(60));
         int streams = 12;
         List<Thread> threads = new ArrayList<>();
@@ -147,9 +160,11 @@ class MuxTest {
         assertTrue(fixedSide.bytesOut() >= streams * 3_000_000L);
     }
 
-    @Test
+    @ParameterizedTest(name = "channels={0}")
+    @ValueSource(booleans = {false, true})
     @Timeout(30)
-    void halfCloseReachesTheServiceWhichThenReplies() throws Exception {
+    void halfCloseReachesTheServiceWhichThenReplies(boolean channels) throws Exception {
+        this.channels = channels;
         link(s -> {
             try (s) {
                 byte[] all = s.getInputStream().readAllBytes();
@@ -164,9 +179,11 @@ class MuxTest {
         assertEquals("got 12345 bytes", new String(c.getInputStream().readAllBytes(), StandardCharsets.US_ASCII));
     }
 
-    @Test
+    @ParameterizedTest(name = "channels={0}")
+    @ValueSource(booleans = {false, true})
     @Timeout(60)
-    void aStalledReaderDoesNotSlowAnotherStream() throws Exception {
+    void aStalledReaderDoesNotSlowAnotherStream(boolean channels) throws Exception {
+        this.channels = channels;
         link(s -> {
             try (s) {
                 byte[] buf = new byte[64 * 1024];
@@ -188,6 +205,10 @@ class MuxTest {
         assertEquals(1600L * 64 * 1024, n);
         assertTrue(ms < 30_000, "100 MiB took " + ms + " ms beside a stalled stream");
         assertTrue(fixedSide.activeStreams() >= 1, "the stalled stream is still open");
+        if (channels) {
+            // Both readers and both pumps of the stalled stream run on platform threads.
+            assertTrue(HotThreads.inUse() >= 4, "platform threads in use: " + HotThreads.inUse());
+        }
         assertTrue(!fixedSide.closed(), "the link is alive");
     }
 
@@ -217,9 +238,11 @@ class MuxTest {
         assertTrue(why[0].contains("no word"), why[0]);
     }
 
-    @Test
+    @ParameterizedTest(name = "channels={0}")
+    @ValueSource(booleans = {false, true})
     @Timeout(30)
-    void garbageFromThePeerEndsOnlyTheLink() throws Exception {
+    void garbageFromThePeerEndsOnlyTheLink(boolean channels) throws Exception {
+        this.channels = channels;
         link(MuxTest::echo, Duration.ofSeconds(20), Duration.ofSeconds(60));
         Socket c = client();
         c.getOutputStream().write("x".getBytes());

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.channels.ServerSocketChannel;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -112,7 +113,9 @@ public final class PortAllocator {
     private ServerSocket tryBind(int port) {
         ServerSocket s = null;
         try {
-            s = new ServerSocket();
+            // Through a channel: the sessions it accepts then have channels, which lets the link's
+            // reader write to them without blocking (MuxStream, direct mode).
+            s = ServerSocketChannel.open().socket();
             s.bind(new InetSocketAddress(bindAddress, port), 50);
             return s;
         } catch (IOException e) {
