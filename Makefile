@@ -89,6 +89,7 @@ install: completion
 	rm -f "$(DESTDIR)$(RTUNNEL_SHARE)"/lib/*.jar
 	install -m 0644 build/lib/*.jar "$(DESTDIR)$(RTUNNEL_SHARE)/lib/"
 	install -m 0755 build/find-jdk "$(DESTDIR)$(RTUNNEL_SHARE)/find-jdk"
+	install -m 0644 build/build-id "$(DESTDIR)$(RTUNNEL_SHARE)/build-id"
 	for f in build/*.jsa; do [ ! -f "$$f" ] || install -m 0644 "$$f" "$(DESTDIR)$(RTUNNEL_SHARE)/"; done
 	for prog in fixed_rtunnel:rtunnel.fixed.FixedMain dynamic_rtunnel:rtunnel.dynamic.DynamicMain; do \
 	    name=$${prog%%:*}; main=$${prog#*:}; \

@@ -19,6 +19,9 @@ done
 for old in build/lib/*.jar; do # drop jars of an earlier build that are no longer wanted
     case " $want " in *" $(basename "$old") "*) ;; *) rm -f "$old" ;; esac
 done
+# The build's id names the per-user class data sharing archives (scripts/launcher.sh).
+cat build/lib/*.jar | cksum | { read -r sum size; echo "$sum-$size"; } > build/build-id.tmp.$$
+mv -f build/build-id.tmp.$$ build/build-id
 put scripts/find-jdk build/find-jdk
 chmod +x build/find-jdk
 for prog in fixed_rtunnel:rtunnel.fixed.FixedMain dynamic_rtunnel:rtunnel.dynamic.DynamicMain; do

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Launcher for @NAME@: finds a JDK 21 or newer and runs the built jars.
 # Works in the source tree (after `make`) and after `make install`.
-self=$(readlink -f "$0")
-here=$(dirname "$self")
+# Few processes before the JVM: a one-shot command's whole run is only a few times a JVM's start.
+self=$0
+[ -L "$self" ] && self=$(readlink -f "$self")
+case "$self" in */*) here=${self%/*} ;; *) here=. ;; esac
 if [ -d "$here/build/lib" ]; then
     home="$here/build"
 elif [ -d "$here/../share/rtunnel/lib" ]; then
@@ -22,13 +24,37 @@ for a in "$@"; do
         --help|-h|--version|--generate-*) jit="-XX:TieredStopAtLevel=1" ;;
     esac
 done
-# One-shot commands also keep a class data sharing archive of their own classes (made by the JVM
-# on first use, per JDK, in the user's cache), which takes a good share off every later start.
-# Servers do not: they start once, and many of them exiting at once would race on the file.
-cds=""
+# One-shot commands also keep an archive of their own classes in the user's cache, which takes a
+# good share off every later start. On JDK 25 or newer it is an ahead-of-time cache (classes
+# loaded and linked), made once in the background by a training run of this build; before that,
+# a class data sharing archive the JVM makes on first use. Servers keep none: they start once,
+# and many of them exiting at once would race on the file. The name carries the build's id: the
+# JVM does not replace an archive made for other jars, it only stops using it, so each build gets
+# its own and the launcher drops the others.
+cds="-Xshare:auto"
+train=""
 cache="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/rtunnel"
-if [ -n "$jit" ] && mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ]; then
-    cds="-XX:SharedArchiveFile=$cache/@NAME@-$(basename "$jdk").jsa -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off"
+build=""
+[ -r "$home/build-id" ] && read -r build < "$home/build-id"
+if [ -n "$jit" ] && [ -n "$build" ] && { [ -d "$cache" ] || mkdir -p "$cache" 2>/dev/null; } && [ -w "$cache" ]; then
+    major=""
+    while IFS= read -r line; do
+        case "$line" in JAVA_VERSION=\"*) major=${line#JAVA_VERSION=\"}; major=${major%%[!0-9]*}; break ;; esac
+    done < "$jdk/release"
+    if [ "${major:-0}" -ge 25 ] 2>/dev/null; then
+        archive="$cache/@NAME@-${jdk##*/}-$build.aot"
+        if [ -f "$archive" ]; then
+            cds="-XX:AOTCache=$archive -Xlog:aot=off -Xlog:cds=off"
+        else
+            train="$archive"
+        fi
+    else
+        archive="$cache/@NAME@-${jdk##*/}-$build.jsa"
+        cds="-Xshare:auto -XX:SharedArchiveFile=$archive -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off"
+    fi
+    for old in "$cache"/@NAME@-*.jsa "$cache"/@NAME@-*.aot; do
+        [ "$old" = "$archive" ] || [ ! -e "$old" ] || rm -f "$old"
+    done
 fi
 # Our own jars first, so a command finds its classes without opening the big libraries it does not
 # need (a control command never touches BouncyCastle, JNA or junixsocket); the wildcard adds the rest.
@@ -40,5 +66,17 @@ done
 # and leaving the flag out keeps class data sharing's optimized module handling on.
 native="--enable-native-access=ALL-UNNAMED"
 [ -n "$jit" ] && native=""
-exec "$jdk/bin/java" -XX:+UseSerialGC $jit $cds -Xshare:auto $native \
+if [ -n "$train" ]; then
+    # fixed_rtunnel's run goes through the control client and fails harmlessly (no such socket);
+    # the cache appears under its final name only when whole.
+    case @NAME@ in
+        fixed_rtunnel) lesson="--socketname=/nonexistent/rtunnel.socket --list-tunnels" ;;
+        *) lesson="--version" ;;
+    esac
+    ( "$jdk/bin/java" -XX:+UseSerialGC $jit -XX:AOTCacheOutput="$train.$$.tmp" -Xlog:aot=off -Xlog:cds=off \
+          -cp "$cp$home/lib/*" @MAIN@ $lesson
+      if [ -s "$train.$$.tmp" ]; then mv -f "$train.$$.tmp" "$train"; else rm -f "$train.$$.tmp"*; fi ) \
+        </dev/null >/dev/null 2>&1 &
+fi
+exec "$jdk/bin/java" -XX:+UseSerialGC $jit $cds $native \
     ${RTUNNEL_JAVA_OPTS:-} -cp "$cp$home/lib/*" @MAIN@ "$@"
