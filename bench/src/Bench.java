@@ -57,12 +57,13 @@ public final class Bench {
         System.out.println("bench: " + (QUICK ? "QUICK " : "") + "run, temp dir " + dir + ", JDK "
                 + System.getProperty("java.version"));
         servicePort = Service.listen();
-        if ("probe".equals(System.getenv("BENCH_ONLY"))) { // ours only, for finding causes
+        String only = System.getenv("BENCH_ONLY");
+        if ("probe".equals(only) || "5".equals(only)) { // parts only, for finding causes
             fixedPort = startFixed("a", 100);
             fixedSock = dir.resolve("a.s").toString();
             ssh = new Ssh(this);
             ssh.startSshd();
-            section("probe", this::probe);
+            section(only, "5".equals(only) ? this::tunnelSetup : this::probe);
             return;
         }
         if ("6-7".equals(System.getenv("BENCH_ONLY"))) { // only idle scale and control (re-runs)
