@@ -13,7 +13,9 @@ else
     echo "@NAME@: cannot find its jars next to $self (run 'make' first)" >&2
     exit 1
 fi
-jdk=$("$home/find-jdk") || exit 1
+rtunnel_find_jdk_only=1
+. "$home/find-jdk"
+find_jdk || exit 1
 # A one-shot command (control requests, --help) wants a fast start: the C1 compiler only. A
 # server or a relay wants full speed: both compilers. SerialGC suits both: a relay's memory is
 # mostly socket buffers, and idle tunnels should cost little.
@@ -37,10 +39,7 @@ cache="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/rtunnel"
 build=""
 [ -r "$home/build-id" ] && read -r build < "$home/build-id"
 if [ -n "$jit" ] && [ -n "$build" ] && { [ -d "$cache" ] || mkdir -p "$cache" 2>/dev/null; } && [ -w "$cache" ]; then
-    major=""
-    while IFS= read -r line; do
-        case "$line" in JAVA_VERSION=\"*) major=${line#JAVA_VERSION=\"}; major=${major%%[!0-9]*}; break ;; esac
-    done < "$jdk/release"
+    rtunnel_major_of "$jdk"
     if [ "${major:-0}" -ge 25 ] 2>/dev/null; then
         archive="$cache/@NAME@-${jdk##*/}-$build.aot"
         if [ -f "$archive" ]; then
@@ -64,17 +63,18 @@ for j in "$home"/lib/*-rtunnel-*.jar "$home"/lib/common-*.jar "$home"/lib/picocl
 done
 # Native access is for the server's libraries (junixsocket, JNA); a one-shot command loads none,
 # and leaving the flag out keeps class data sharing's optimized module handling on.
+# Nor does it need the performance-data file every JVM creates in /tmp for jstat and jps.
 native="--enable-native-access=ALL-UNNAMED"
-[ -n "$jit" ] && native=""
+[ -n "$jit" ] && native="-XX:-UsePerfData"
 if [ -n "$train" ]; then
-    # fixed_rtunnel's run goes through the control client and fails harmlessly (no such socket);
-    # the cache appears under its final name only when whole.
+    # fixed_rtunnel's lesson is a whole control command against a stand-in server in the training
+    # JVM (ControlRehearsal); the cache appears under its final name only when whole.
     case @NAME@ in
-        fixed_rtunnel) lesson="--socketname=/nonexistent/rtunnel.socket --list-tunnels" ;;
-        *) lesson="--version" ;;
+        fixed_rtunnel) lesson="rtunnel.fixed.ControlRehearsal" ;;
+        *) lesson="@MAIN@ --version" ;;
     esac
     ( "$jdk/bin/java" -XX:+UseSerialGC $jit -XX:AOTCacheOutput="$train.$$.tmp" -Xlog:aot=off -Xlog:cds=off \
-          -cp "$cp$home/lib/*" @MAIN@ $lesson
+          -cp "$cp$home/lib/*" $lesson
       if [ -s "$train.$$.tmp" ]; then mv -f "$train.$$.tmp" "$train"; else rm -f "$train.$$.tmp"*; fi ) \
         </dev/null >/dev/null 2>&1 &
 fi

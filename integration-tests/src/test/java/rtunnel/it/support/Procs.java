@@ -184,9 +184,16 @@ public final class Procs implements AutoCloseable {
 
     /** Runs {@code cmd} feeding it {@code stdin}; fails (and kills it) after {@code timeout}. */
     public static Result runToEnd(List<String> cmd, byte[] stdin, Duration timeout) {
+        return runToEnd(cmd, Map.of(), stdin, timeout);
+    }
+
+    /** As {@link #runToEnd(List, byte[], Duration)} with {@code env} added to the environment. */
+    public static Result runToEnd(List<String> cmd, Map<String, String> env, byte[] stdin, Duration timeout) {
         Process p;
         try {
-            p = new ProcessBuilder(cmd).start();
+            ProcessBuilder b = new ProcessBuilder(cmd);
+            b.environment().putAll(env);
+            p = b.start();
         } catch (IOException e) {
             throw new UncheckedIOException("could not start " + cmd, e);
         }

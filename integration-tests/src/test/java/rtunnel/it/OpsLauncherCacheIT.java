@@ -1,0 +1,89 @@
+package rtunnel.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import rtunnel.it.support.FixedServer;
+import rtunnel.it.support.Launchers;
+import rtunnel.it.support.Procs;
+
+/**
+ * The launcher's class archive for one-shot commands: the first control command leaves one in
+ * the user's cache (made in the background on JDK 25+, at exit before), and the next command
+ * finds the control client's classes in it, not in the jars, including those a command needs only
+ * once connected.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class OpsLauncherCacheIT {
+
+    private static final String PASSWORD = "c0ffee00c0ffee00";
+
+    @TempDir
+    Path tmp;
+
+    private FixedServer fixed;
+
+    @AfterEach
+    void stop() {
+        if (fixed != null) {
+            fixed.close();
+        }
+    }
+
+    @Test
+    void aControlCommandIsServedFromTheArchiveItsFirstRunLeft() throws IOException {
+        fixed = FixedServer.start(tmp.resolve("fixed"), PASSWORD);
+        fixed.controlOk("--addip-client=127.0.0.9");
+        Path cache = tmp.resolve("cache");
+        List<String> list = List.of(Launchers.fixedRtunnel().toString(), "--socketname=" + fixed.socket(),
+                "--list-allowed-clients");
+        Procs.Result first = Procs.runToEnd(list, Map.of("XDG_CACHE_HOME", cache.toString()), new byte[0],
+                FixedServer.CONTROL_TIMEOUT);
+        assertEquals(new Procs.Result(0, "IP: 127.0.0.9\n", ""), first);
+
+        Path dir = cache.resolve("rtunnel");
+        Procs.waitFor(Duration.ofSeconds(90), () -> archives(dir).size() == 1, "one finished archive in " + dir);
+
+        Path classes = tmp.resolve("classes.txt");
+        Procs.Result second = Procs.runToEnd(list, Map.of("XDG_CACHE_HOME", cache.toString(),
+                "RTUNNEL_JAVA_OPTS", "-Xlog:class+load=info:file=" + classes), new byte[0], FixedServer.CONTROL_TIMEOUT);
+        assertEquals(first, second);
+        String loaded = Files.readString(classes, StandardCharsets.UTF_8);
+        for (String c : List.of("rtunnel.fixed.QuickControl", "rtunnel.common.control.ControlClient",
+                // Used only once connected: a training run that never reached a server leaves it out.
+                "rtunnel.common.control.ControlWire")) {
+            assertTrue(loaded.contains(c + " source: shared objects file"),
+                    () -> c + " should come from " + archives(dir) + "; class loading:\n" + lines(loaded, c));
+        }
+        assertEquals(1, archives(dir).size(), () -> "one archive per build: " + archives(dir));
+    }
+
+    private static List<Path> archives(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().matches("fixed_rtunnel-.*-\\d+-\\d+\\.(aot|jsa)")).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String lines(String text, String containing) {
+        return String.join("\n", text.lines().filter(l -> l.contains(containing)).toList());
+    }
+}
