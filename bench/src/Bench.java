@@ -42,6 +42,14 @@ public final class Bench {
     }
 
     public static void main(String[] args) throws Exception {
+        // What the bench runs beside ours; missing, it says so before writing any results.
+        for (String tool : List.of("/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen")) {
+            if (!Files.isExecutable(Path.of(tool))) {
+                System.err.println("bench: " + tool + " is missing (the ssh -R rows need OpenSSH: "
+                        + "apt-get install -y openssh-server openssh-client)");
+                System.exit(2);
+            }
+        }
         Bench b = new Bench();
         long t0 = System.nanoTime();
         try {
