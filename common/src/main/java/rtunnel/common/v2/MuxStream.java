@@ -16,13 +16,14 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 import rtunnel.common.relay.HotThreads;
+import rtunnel.common.relay.Relay;
 
 /**
  * One session on a {@link Mux}: a local socket and the stream's two directions.
  *
  * <p>Peer to socket: the peer may have at most {@link Mux#WINDOW} bytes unwritten here, and gets
- * WINDOW credit back as the socket takes them. Socket to peer: a pump thread reads the socket
- * only while it has credit, so a peer that stops reading stops this stream and nothing else.
+ * WINDOW credit back as the socket takes them. Socket to peer: a {@link StreamPump} reads the
+ * socket only while it has credit, so a peer that stops reading stops this stream and nothing else.
  * FIN in either direction is a half-close; the stream is done when both directions are, or on
  * RESET.
  *
@@ -35,27 +36,23 @@ import rtunnel.common.relay.HotThreads;
  */
 public final class MuxStream {
     private static final int CREDIT_BATCH = Mux.WINDOW / 8;
-    private static final int PUMP_FRAMES = 4;
     /** The largest single write to the local socket (a busy stream's buffer grows up to this). */
     private static final int MAX_BATCH = 256 * 1024;
-    /** How often a waiting selector looks at the stream's state even without being woken. */
-    private static final long SELECT_MILLIS = 1000;
     private static final byte[] NO_BYTES = new byte[0];
 
     private final Mux mux;
     private final int id;
     private final OpenInfo info;
+    private final StreamPump pump;
     private final long openedAt = System.nanoTime();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<byte[]> inbound = new ArrayDeque<>();
     private final AtomicLong fromPeer = new AtomicLong();
-    private final AtomicLong toPeer = new AtomicLong();
     private final AtomicBoolean finished = new AtomicBoolean();
     private int queued;
     /** Written to the socket and not yet returned to the peer as credit. */
     private int uncredited;
-    private long sendCredit = Mux.WINDOW;
     private boolean remoteFin;
     private boolean aborted;
     private boolean inboundDone;
@@ -70,13 +67,13 @@ public final class MuxStream {
     /** Set in direct mode only. */
     private volatile SocketChannel channel;
     private volatile InputStream input;
-    private volatile Selector pumpSelector;
     private volatile Selector drainSelector;
 
     MuxStream(Mux mux, int id, OpenInfo info) {
         this.mux = mux;
         this.id = id;
         this.info = info;
+        this.pump = new StreamPump(this, mux, id);
     }
 
     /** Binds the local socket and starts both directions; queued peer data goes out first. */
@@ -100,7 +97,7 @@ public final class MuxStream {
                 HotThreads.release();
             }
             abort(true);
-            closeSocket(s);
+            Relay.closeQuietly(s);
             return;
         }
         lock.lock();
@@ -109,7 +106,7 @@ public final class MuxStream {
                 if (direct) {
                     HotThreads.release();
                 }
-                closeSocket(s);
+                Relay.closeQuietly(s);
                 return;
             }
             socket = s;
@@ -124,10 +121,10 @@ public final class MuxStream {
         }
         String name = mux.label() + "-s" + id;
         if (direct) {
-            HotThreads.startAcquired(name + "-in", () -> pumpChannel(prefix));
+            HotThreads.startAcquired(name + "-in", () -> pump.runChannel(ch, prefix));
         } else {
             Thread.ofVirtual().name(name + "-out").start(this::drain);
-            Thread.ofVirtual().name(name + "-in").start(this::pump);
+            Thread.ofVirtual().name(name + "-in").start(() -> pump.runStream(input));
         }
     }
 
@@ -202,13 +199,7 @@ public final class MuxStream {
     }
 
     void credit(int n) {
-        lock.lock();
-        try {
-            sendCredit += Math.max(0, n);
-            changed.signalAll(); // a pump out of credit waits here, not in its selector
-        } finally {
-            lock.unlock();
-        }
+        pump.credit(n);
     }
 
     void remoteFin() {
@@ -285,7 +276,7 @@ public final class MuxStream {
             abort(true);
             return;
         } finally {
-            closeSelector(drainSelector);
+            StreamPump.closeSelector(drainSelector);
         }
         directionDone(true);
     }
@@ -302,20 +293,8 @@ public final class MuxStream {
                     ch.register(sel, SelectionKey.OP_WRITE);
                     drainSelector = sel;
                 }
-                waitFor(sel);
+                StreamPump.waitFor(sel, this::isAborted);
             }
-        }
-    }
-
-    /** Waits in {@code sel}; throws once the stream was cut, so no thread waits on a dead socket. */
-    private void waitFor(Selector sel) throws IOException {
-        if (isAborted()) {
-            throw new IOException("stream reset");
-        }
-        sel.select(SELECT_MILLIS);
-        sel.selectedKeys().clear();
-        if (isAborted()) {
-            throw new IOException("stream reset");
         }
     }
 
@@ -345,123 +324,8 @@ public final class MuxStream {
         }
     }
 
-    /** Queued mode: reads the socket's stream while there is credit. */
-    private void pump() {
-        // Reads up to PUMP_FRAMES frames' worth at a time and sends them as one write under the
-        // link's lock: fewer wake-ups and system calls per byte than a frame at a time.
-        byte[] in0 = new byte[PUMP_FRAMES * FrameIO.MAX_PAYLOAD];
-        byte[] frames = new byte[PUMP_FRAMES * (FrameIO.HEADER + FrameIO.MAX_PAYLOAD)];
-        try {
-            InputStream in = input;
-            while (true) {
-                int allowed = awaitCredit(in0.length);
-                if (allowed < 0) {
-                    return;
-                }
-                int n = in.read(in0, 0, allowed);
-                if (n < 0) {
-                    break;
-                }
-                sendData(in0, n, frames);
-            }
-            mux.send(FrameType.FIN, id, NO_BYTES);
-        } catch (IOException e) {
-            abort(true);
-            return;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            abort(true);
-            return;
-        }
-        directionDone(false);
-    }
-
-    /** Direct mode: reads the non-blocking channel while there is credit, waiting in a selector. */
-    private void pumpChannel(byte[] prefix) {
-        byte[] in0 = new byte[PUMP_FRAMES * FrameIO.MAX_PAYLOAD];
-        byte[] frames = new byte[PUMP_FRAMES * (FrameIO.HEADER + FrameIO.MAX_PAYLOAD)];
-        SocketChannel ch = channel;
-        Selector sel = null;
-        try {
-            sel = Selector.open();
-            ch.register(sel, SelectionKey.OP_READ);
-            pumpSelector = sel;
-            // Bytes the gate already read (a few, far below the first window) go first.
-            for (int off = 0; off < prefix.length; off += in0.length) {
-                int n = Math.min(in0.length, prefix.length - off);
-                System.arraycopy(prefix, off, in0, 0, n);
-                sendData(in0, n, frames);
-            }
-            while (true) {
-                int allowed = awaitCredit(in0.length);
-                if (allowed < 0) {
-                    return;
-                }
-                int n = ch.read(ByteBuffer.wrap(in0, 0, allowed));
-                if (n < 0) {
-                    break;
-                }
-                if (n == 0) {
-                    waitFor(sel);
-                    continue;
-                }
-                sendData(in0, n, frames);
-            }
-            mux.send(FrameType.FIN, id, NO_BYTES);
-        } catch (IOException e) {
-            abort(true);
-            return;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            abort(true);
-            return;
-        } finally {
-            closeSelector(sel);
-        }
-        directionDone(false);
-    }
-
-    /** Waits for send credit; returns how much of {@code max} may be read now, or -1 once cut. */
-    private int awaitCredit(int max) throws InterruptedException {
-        lock.lock();
-        try {
-            while (sendCredit <= 0 && !aborted) {
-                changed.await();
-            }
-            return aborted ? -1 : (int) Math.min(max, sendCredit);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void consumeCredit(int n) {
-        lock.lock();
-        try {
-            sendCredit -= n;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Sends {@code data[0..n)} as DATA frames built in {@code frames}, in one write under the link's lock. */
-    private void sendData(byte[] data, int n, byte[] frames) throws IOException {
-        if (n == 0) {
-            return;
-        }
-        consumeCredit(n);
-        int out = 0;
-        for (int off = 0; off < n; off += FrameIO.MAX_PAYLOAD) {
-            int len = Math.min(FrameIO.MAX_PAYLOAD, n - off);
-            FrameIO.header(frames, out, FrameType.DATA, 0, id, len);
-            System.arraycopy(data, off, frames, out + FrameIO.HEADER, len);
-            out += FrameIO.HEADER + len;
-        }
-        mux.sendRaw(frames, 0, out);
-        toPeer.addAndGet(n);
-        mux.countOut(n);
-    }
-
-    private void directionDone(boolean inboundSide) {
+    /** One direction is over: {@code inboundSide} peer to socket, else socket to peer. */
+    void directionDone(boolean inboundSide) {
         boolean both;
         lock.lock();
         try {
@@ -492,8 +356,8 @@ public final class MuxStream {
         } finally {
             lock.unlock();
         }
-        wakeUp(pumpSelector);
-        wakeUp(drainSelector);
+        pump.cut();
+        StreamPump.wakeUp(drainSelector);
         if (tellPeer && !mux.closed()) {
             mux.sendQuietly(FrameType.RESET, id, new byte[] {0});
         }
@@ -502,34 +366,8 @@ public final class MuxStream {
 
     private void finish() {
         if (finished.compareAndSet(false, true)) {
-            closeSocket(socket);
+            Relay.closeQuietly(socket);
             mux.removed(this);
-        }
-    }
-
-    private static void wakeUp(Selector s) {
-        if (s != null) {
-            s.wakeup();
-        }
-    }
-
-    private static void closeSelector(Selector s) {
-        if (s != null) {
-            try {
-                s.close();
-            } catch (IOException ignored) {
-                // Nothing left to release.
-            }
-        }
-    }
-
-    private static void closeSocket(Socket s) {
-        if (s != null) {
-            try {
-                s.close();
-            } catch (IOException ignored) {
-                // Already gone.
-            }
         }
     }
 
@@ -548,7 +386,7 @@ public final class MuxStream {
 
     /** Bytes read from the local socket and sent to the peer. */
     public long bytesToPeer() {
-        return toPeer.get();
+        return pump.sent();
     }
 
     public long ageNanos() {
