@@ -11,12 +11,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,8 +25,9 @@ import rtunnel.common.relay.HotThreads;
  *
  * <p>One reader thread decodes frames and never blocks on a write: DATA goes to the stream's
  * socket if it takes it at once, else into the stream's buffer, which the stream's window
- * guarantees has room; PONG, WINDOW and RESET answers are sent from other threads. Writers share the link under one lock, a whole frame per write. A watchdog
- * pings the peer and drops the link when nothing was heard for the timeout.
+ * guarantees has room; PONG, WINDOW and RESET answers are sent from other threads. Writers
+ * share the link through its {@link LinkWriter}, a whole frame per write. A {@link Watchdog} pings
+ * the peer and drops the link when nothing was heard for the timeout.
  */
 public final class Mux {
     private static final Logger log = LoggerFactory.getLogger(Mux.class);
@@ -68,7 +66,7 @@ public final class Mux {
     private final Duration pingInterval;
     private final Duration pingTimeout;
     private final String label;
-    private final ReentrantLock writeLock = new ReentrantLock();
+    private final LinkWriter writer;
     private final Map<Integer, MuxStream> streams = new ConcurrentHashMap<>();
     private final AtomicInteger nextStream = new AtomicInteger(1);
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -76,8 +74,6 @@ public final class Mux {
     private final AtomicLong bytesOut = new AtomicLong();
     private volatile long lastHeard = System.nanoTime();
     private volatile long lastStreamEnd = System.nanoTime();
-    private final ConcurrentLinkedQueue<byte[]> later = new ConcurrentLinkedQueue<>();
-    private final AtomicBoolean laterRunning = new AtomicBoolean();
     /** Server side: no more OPEN on this link (promised to the peer with GOAWAY). */
     private volatile boolean draining;
     /** Dynamic side: retire this link once idle and the server has promised no more OPEN. */
@@ -99,12 +95,14 @@ public final class Mux {
         this.pingInterval = pingInterval;
         this.pingTimeout = pingTimeout;
         this.label = label;
+        this.writer = new LinkWriter(out, label, this::close);
     }
 
     /** Starts the reader and the watchdog. */
     public void start() {
         Thread.ofVirtual().name(label + "-reader").start(() -> readLoop(false));
-        Thread.ofVirtual().name(label + "-watchdog").start(this::watchdog);
+        Thread.ofVirtual().name(label + "-watchdog").start(
+                () -> Watchdog.run(this, writer, pingInterval, pingTimeout, halfClosed::get));
     }
 
     /** Fixed side: opens a stream for an accepted client and starts relaying it at once. */
@@ -116,18 +114,17 @@ public final class Mux {
     public MuxStream open(Socket client, OpenInfo info, byte[] prefix) throws IOException {
         MuxStream s;
         // Under the write lock, so no OPEN can follow the GOAWAY that promised there would be none.
-        writeLock.lock();
-        try {
+        s = writer.locked(() -> {
             if (draining || closed.get()) {
                 throw new IOException("link " + label + " takes no new sessions");
             }
             int id = nextStream.getAndIncrement();
-            s = new MuxStream(this, id, info);
-            streams.put(id, s);
-            send(FrameType.OPEN, id, info.encode());
-        } finally {
-            writeLock.unlock();
-        }
+            MuxStream opened = new MuxStream(this, id, info);
+            streams.put(id, opened);
+            byte[] frame = FrameIO.encode(FrameType.OPEN, id, info.encode());
+            writer.writeLocked(frame, 0, frame.length);
+            return opened;
+        });
         s.attach(client, prefix);
         return s;
     }
@@ -242,60 +239,9 @@ public final class Mux {
         Thread.ofVirtual().name(label + "-open-" + id).start(() -> listener.opened(this, s));
     }
 
-    private void watchdog() {
-        long tick = Math.min(pingInterval.toMillis(), 1000);
-        long lastPing = System.nanoTime();
-        while (!closed.get()) {
-            try {
-                Thread.sleep(tick);
-            } catch (InterruptedException e) {
-                return;
-            }
-            long now = System.nanoTime();
-            if (now - lastHeard > pingTimeout.toNanos()) {
-                close("no word from the peer for " + pingTimeout.toSeconds() + " s");
-                return;
-            }
-            if (now - lastPing >= pingInterval.toNanos()) {
-                lastPing = now;
-                pingIfFree();
-            }
-        }
-    }
-
-    /** A link busy writing needs no ping; a stalled one is caught by the timeout, not by blocking here. */
-    private void pingIfFree() {
-        if (halfClosed.get()) {
-            return;
-        }
-        try {
-            if (writeLock.tryLock(pingInterval.toMillis(), TimeUnit.MILLISECONDS)) {
-                try {
-                    out.write(FrameIO.encode(FrameType.PING, 0, ByteBuffer.allocate(8).putLong(System.nanoTime()).array()));
-                    out.flush();
-                } finally {
-                    writeLock.unlock();
-                }
-            }
-        } catch (IOException e) {
-            close("ping failed: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     /** Sends a whole frame built in {@code buf[off..off+len)}; a failure ends the link. */
     void sendRaw(byte[] buf, int off, int len) throws IOException {
-        writeLock.lock();
-        try {
-            out.write(buf, off, len);
-            out.flush();
-        } catch (IOException e) {
-            close("write failed: " + e.getMessage());
-            throw e;
-        } finally {
-            writeLock.unlock();
-        }
+        writer.write(buf, off, len);
     }
 
     void send(FrameType type, int stream, byte[] payload) throws IOException {
@@ -303,30 +249,9 @@ public final class Mux {
         sendRaw(frame, 0, frame.length);
     }
 
-    /**
-     * Reader thread: sends {@code frame} from another thread, so the reader never waits for the
-     * link's lock or for room in the link (the peer's reader may be waiting for this one).
-     * Frames queued here go out in order, several per write when they pile up.
-     */
+    /** Reader thread: sends {@code frame} from another thread ({@link LinkWriter#writeLater}). */
     void sendLater(byte[] frame) {
-        later.add(frame);
-        if (laterRunning.compareAndSet(false, true)) {
-            Thread.ofVirtual().name(label + "-later").start(this::flushLater);
-        }
-    }
-
-    private void flushLater() {
-        do {
-            byte[] f;
-            while ((f = later.poll()) != null) {
-                try {
-                    sendRaw(f, 0, f.length);
-                } catch (IOException e) {
-                    later.clear(); // the link is closing
-                }
-            }
-            laterRunning.set(false);
-        } while (!later.isEmpty() && laterRunning.compareAndSet(false, true));
+        writer.writeLater(frame);
     }
 
     void sendQuietly(FrameType type, int stream, byte[] payload) {
@@ -371,17 +296,17 @@ public final class Mux {
 
     /** Fixed side: no more OPEN on this link, said once to the peer. */
     private void promise() {
-        writeLock.lock();
         try {
-            if (!draining && !closed.get()) {
-                draining = true;
-                out.write(FrameIO.encode(FrameType.GOAWAY, 0, new byte[0]));
-                out.flush();
-            }
+            writer.locked(() -> {
+                if (!draining && !closed.get()) {
+                    draining = true;
+                    byte[] frame = FrameIO.encode(FrameType.GOAWAY, 0, new byte[0]);
+                    writer.writeLocked(frame, 0, frame.length);
+                }
+                return null;
+            });
         } catch (IOException e) {
-            close("write failed: " + e.getMessage());
-        } finally {
-            writeLock.unlock();
+            // The link is closed already: writeLocked reported the failure.
         }
     }
 
@@ -398,15 +323,15 @@ public final class Mux {
         if (!halfClosed.compareAndSet(false, true)) {
             return;
         }
-        writeLock.lock();
         try {
-            out.flush();
-            raw.shutdownOutput();
+            writer.locked(() -> {
+                out.flush();
+                raw.shutdownOutput();
+                return null;
+            });
         } catch (IOException e) {
             close("drained");
             return;
-        } finally {
-            writeLock.unlock();
         }
         Thread.ofVirtual().name(label + "-drain").start(() -> {
             try {

@@ -1,0 +1,102 @@
+package rtunnel.common.v2;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * The write side of one v2 link: every frame goes out whole, under one lock, and is flushed.
+ * A failed write ends the link (through {@code onFailure}). Frames the link's reader owes the peer
+ * (PONG, WINDOW) are queued and written by a short-lived virtual thread, so the reader never
+ * waits for the lock or for room in the link, while the peer's reader may be waiting for it.
+ */
+final class LinkWriter {
+    /** Work done while holding the link's lock. */
+    interface Locked<T> {
+        T run() throws IOException;
+    }
+
+    private final OutputStream out;
+    private final String label;
+    private final Consumer<String> onFailure;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final ConcurrentLinkedQueue<byte[]> later = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean laterRunning = new AtomicBoolean();
+
+    LinkWriter(OutputStream out, String label, Consumer<String> onFailure) {
+        this.out = out;
+        this.label = label;
+        this.onFailure = onFailure;
+    }
+
+    /** Writes {@code buf[off..off+len)} (whole frames) and flushes; a failure ends the link. */
+    void write(byte[] buf, int off, int len) throws IOException {
+        lock.lock();
+        try {
+            writeLocked(buf, off, len);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** As {@link #write} for a caller that holds the lock (inside {@link #locked}). */
+    void writeLocked(byte[] buf, int off, int len) throws IOException {
+        try {
+            out.write(buf, off, len);
+            out.flush();
+        } catch (IOException e) {
+            onFailure.accept("write failed: " + e.getMessage());
+            throw e;
+        }
+    }
+
+    /** Writes {@code frame} only if the lock comes free within {@code millis}; false if it did not. */
+    boolean tryWrite(byte[] frame, long millis) throws IOException, InterruptedException {
+        if (!lock.tryLock(millis, TimeUnit.MILLISECONDS)) {
+            return false;
+        }
+        try {
+            out.write(frame);
+            out.flush();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Runs {@code work} holding the lock: nothing is written between its steps. */
+    <T> T locked(Locked<T> work) throws IOException {
+        lock.lock();
+        try {
+            return work.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Reader thread: {@code frame} goes out from another thread, in order with the others queued here. */
+    void writeLater(byte[] frame) {
+        later.add(frame);
+        if (laterRunning.compareAndSet(false, true)) {
+            Thread.ofVirtual().name(label + "-later").start(this::flushLater);
+        }
+    }
+
+    private void flushLater() {
+        do {
+            byte[] f;
+            while ((f = later.poll()) != null) {
+                try {
+                    write(f, 0, f.length);
+                } catch (IOException e) {
+                    later.clear(); // the link is closing
+                }
+            }
+            laterRunning.set(false);
+        } while (!later.isEmpty() && laterRunning.compareAndSet(false, true));
+    }
+}
