@@ -20,12 +20,17 @@ find_jdk || exit 1
 # server or a relay wants full speed: both compilers. SerialGC suits both: a relay's memory is
 # mostly socket buffers, and idle tunnels should cost little.
 jit=""
+control=yes
 for a in "$@"; do
     case "$a" in
-        --list-*|--lastip-*|--addip-*|--delip-*|--kill-tunnel*|--approve*|--revoke*|--port-of*|\
-        --help|-h|--version|--generate-*) jit="-XX:TieredStopAtLevel=1" ;;
+        --list-*|--lastip-*|--addip-*|--delip-*|--kill-tunnel*|--approve*|--revoke*|--port-of*)
+            jit="-XX:TieredStopAtLevel=1" ;;
+        --help|-h|--version|--generate-*) jit="-XX:TieredStopAtLevel=1"; control=no ;;
+        --socketname=?*|--notroot|--json) ;;
+        *) control=no ;;
     esac
 done
+[ -n "$jit" ] || control=no
 # One-shot commands also keep an archive of their own classes in the user's cache, which takes a
 # good share off every later start. On JDK 25 or newer it is an ahead-of-time cache (classes
 # loaded and linked), made once in the background by a training run of this build; before that,
@@ -55,12 +60,18 @@ if [ -n "$jit" ] && [ -n "$build" ] && { [ -d "$cache" ] || mkdir -p "$cache" 2>
         [ "$old" = "$archive" ] || [ ! -e "$old" ] || rm -f "$old"
     done
 fi
-# Our own jars first, so a command finds its classes without opening the big libraries it does not
-# need (a control command never touches BouncyCastle, JNA or junixsocket); the wildcard adds the rest.
+# Our own jars and the small ones first, so a command finds its classes without opening the big
+# libraries it does not need; the wildcard adds the rest. A command made only of control options
+# gets no wildcard at all: it never touches BouncyCastle, JNA or junixsocket, and the JDK opens every
+# jar on the class path once a Unix-domain socket is opened (it looks for a SelectorProvider
+# service), ~30 ms for those three. The training run uses the same short path: an archive made
+# with it serves both, as the JVM accepts a class path that extends the one it was made with.
 cp=""
-for j in "$home"/lib/*-rtunnel-*.jar "$home"/lib/common-*.jar "$home"/lib/picocli-*.jar; do
+for j in "$home"/lib/*-rtunnel-*.jar "$home"/lib/common-*.jar "$home"/lib/picocli-*.jar "$home"/lib/slf4j-*.jar; do
     [ -f "$j" ] && cp="$cp$j:"
 done
+all="$home/lib/*"
+[ "$control" = yes ] && all=""
 # Native access is for the server's libraries (junixsocket, JNA); a one-shot command loads none,
 # and leaving the flag out keeps class data sharing's optimized module handling on.
 # Nor does it need the performance-data file every JVM creates in /tmp for jstat and jps.
@@ -74,9 +85,9 @@ if [ -n "$train" ]; then
         *) lesson="@MAIN@ --version" ;;
     esac
     ( "$jdk/bin/java" -XX:+UseSerialGC $jit -XX:AOTCacheOutput="$train.$$.tmp" -Xlog:aot=off -Xlog:cds=off \
-          -cp "$cp$home/lib/*" $lesson
+          -cp "${cp%:}" $lesson
       if [ -s "$train.$$.tmp" ]; then mv -f "$train.$$.tmp" "$train"; else rm -f "$train.$$.tmp"*; fi ) \
         </dev/null >/dev/null 2>&1 &
 fi
 exec "$jdk/bin/java" -XX:+UseSerialGC $jit $cds $native \
-    ${RTUNNEL_JAVA_OPTS:-} -cp "$cp$home/lib/*" @MAIN@ "$@"
+    ${RTUNNEL_JAVA_OPTS:-} -cp "${cp%:}${all:+:$all}" @MAIN@ "$@"

@@ -70,6 +70,38 @@ class OpsLauncherCacheIT {
                     () -> c + " should come from " + archives(dir) + "; class loading:\n" + lines(loaded, c));
         }
         assertEquals(1, archives(dir).size(), () -> "one archive per build: " + archives(dir));
+
+        // A control command's class path holds none of the big libraries: once it opens a
+        // Unix-domain socket, the JDK opens every jar on it. A server's has them all.
+        Procs.Result shown = Procs.runToEnd(list, Map.of("XDG_CACHE_HOME", cache.toString(),
+                "RTUNNEL_JAVA_OPTS", "-XshowSettings:properties"), new byte[0], FixedServer.CONTROL_TIMEOUT);
+        assertEquals(first.stdout(), shown.stdout());
+        String classPath = classPath(shown.stderr());
+        assertTrue(classPath.contains("common-") && classPath.contains("fixed-rtunnel-"), classPath);
+        for (String big : List.of("bcprov-", "jna-", "junixsocket-")) {
+            assertTrue(!classPath.contains(big), () -> big + " should not be on a control command's class path:\n" + classPath);
+        }
+        Procs.Result version = Procs.runToEnd(List.of(Launchers.fixedRtunnel().toString(), "--version"),
+                Map.of("XDG_CACHE_HOME", cache.toString(), "RTUNNEL_JAVA_OPTS", "-XshowSettings:properties"),
+                new byte[0], FixedServer.CONTROL_TIMEOUT);
+        assertTrue(classPath(version.stderr()).contains("bcprov-"), version::stderr);
+    }
+
+    /** The java.class.path entry of -XshowSettings:properties: its first line and the indented ones after. */
+    private static String classPath(String settings) {
+        StringBuilder b = new StringBuilder();
+        boolean in = false;
+        for (String line : settings.lines().toList()) {
+            if (line.strip().startsWith("java.class.path = ")) {
+                in = true;
+            } else if (in && line.contains(" = ")) {
+                break;
+            }
+            if (in) {
+                b.append(line.strip()).append('\n');
+            }
+        }
+        return b.toString();
     }
 
     private static List<Path> archives(Path dir) {
