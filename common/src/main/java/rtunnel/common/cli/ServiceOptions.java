@@ -39,7 +39,7 @@ public final class ServiceOptions {
         return "debug".equals(level());
     }
 
-    /** The slf4j-simple level name. */
+    /** The log level name (error, warn, info or debug). */
     public String level() {
         if (logLevel != null) {
             return logLevel;

@@ -8,20 +8,21 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+
+import org.slf4j.event.Level;
 
 import rtunnel.common.cli.CommandRunner;
 import rtunnel.common.cli.RtunnelException;
 
 /**
- * Points slf4j-simple at the right place before the first logger exists: stderr in the
- * foreground, syslog (daemon facility) in the background, or a log file when asked or when the
- * machine has no syslog socket. slf4j-simple writes to whatever {@code System.err} is at the time
- * of each call, so the background modes swap {@code System.err} for their own stream.
+ * Points the log lines ({@link LineLogger}) at the right place: stderr in the foreground, syslog
+ * (daemon facility) in the background, or a log file when asked or when the machine has no syslog
+ * socket. A line goes to whatever {@code System.err} is at the time of each call, so the
+ * background modes swap {@code System.err} for their own stream.
  */
 public final class LogSetup {
     static final Path SYSLOG_SOCKET = Path.of("/dev/log");
-    /** ISO 8601 with milliseconds and the zone offset ("Z" in UTC), e.g. 2026-11-23T18:03:26.123Z. */
-    private static final String ISO_8601_MILLIS = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX";
 
     /** Where log lines go. */
     public enum Target { STDERR, SYSLOG, FILE }
@@ -30,7 +31,7 @@ public final class LogSetup {
     }
 
     /**
-     * Configures logging for this process; must run before any class creates a logger.
+     * Configures logging for this process.
      *
      * @param background true in the daemon child
      * @param logfile explicit --logfile, or null
@@ -42,14 +43,8 @@ public final class LogSetup {
         Target target = logfile != null ? Target.FILE
                 : !background ? Target.STDERR
                 : Files.exists(SYSLOG_SOCKET) ? Target.SYSLOG : Target.FILE;
-        System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
-        System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
-        System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
         // syslog stamps its own time; files and terminals need ours.
-        System.setProperty("org.slf4j.simpleLogger.showDateTime", Boolean.toString(target != Target.SYSLOG));
-        System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", ISO_8601_MILLIS);
-        System.setProperty("org.slf4j.simpleLogger.log.org.newsclub", "warn");
+        LineLogger.configure(Level.valueOf(level.toUpperCase(Locale.ROOT)), target != Target.SYSLOG);
         PrintStream terminal = System.err;
         switch (target) {
             case STDERR -> {

@@ -15,7 +15,7 @@ import org.newsclub.net.unix.AFUNIXSocketAddress;
 
 /**
  * Sends each line written to it as one syslog datagram (RFC 3164 form, daemon facility) to the
- * local syslog socket. The severity is read from slf4j-simple's level word at the start of the
+ * local syslog socket. The severity is read from our log level word at the start of the
  * line; continuation lines (stack traces) keep the severity of the line before them.
  */
 final class SyslogStream extends OutputStream {
