@@ -14,7 +14,9 @@ all: build
 check-jdk:
 	@test -n "$(JAVA_HOME)" || { scripts/find-jdk; exit 1; }
 
+# The copied libraries are made afresh: a dependency dropped from a pom must not linger in build/lib.
 build: check-jdk
+	rm -rf fixed-rtunnel/target/lib dynamic-rtunnel/target/lib
 	$(MVN) -Dmaven.test.skip=true package
 	scripts/install-build.sh
 
