@@ -31,32 +31,46 @@ for a in "$@"; do
     esac
 done
 [ -n "$jit" ] || control=no
-# One-shot commands also keep an archive of their own classes in the user's cache, which takes a
-# good share off every later start. On JDK 25 or newer it is an ahead-of-time cache (classes
-# loaded and linked), made once in the background by a training run of this build; before that,
-# a class data sharing archive the JVM makes on first use. Servers keep none: they start once,
-# and many of them exiting at once would race on the file. The name carries the build's id: the
-# JVM does not replace an archive made for other jars, it only stops using it, so each build gets
-# its own and the launcher drops the others.
+# An archive of classes in the user's cache takes a good share off every later start. On JDK 25 or
+# newer it is an ahead-of-time cache (classes loaded and linked), made once per build in the
+# background by a training run, the lesson: for one-shot commands a control command against a
+# stand-in server (fixed_rtunnel) or --version; for dynamic_rtunnel's start a whole start, up to a
+# session through the tunnel, against stand-ins in the training JVM (DialRehearsal). Before JDK 25,
+# one-shot commands get a class data sharing archive the JVM makes on first use, and servers none
+# (many exiting at once would race on the file). The name carries the build's id: the JVM does not
+# replace an archive made for other jars, it only stops using it, so each build gets its own and
+# the launcher drops the others.
 cds="-Xshare:auto"
 train=""
+kind=""
+if [ -n "$jit" ]; then
+    kind="@NAME@-"
+    case @NAME@ in
+        fixed_rtunnel) lesson="rtunnel.fixed.ControlRehearsal" ;;
+        *) lesson="@MAIN@ --version" ;;
+    esac
+elif [ @NAME@ = dynamic_rtunnel ]; then
+    kind="@NAME@.server-"
+    lesson="rtunnel.dynamic.DialRehearsal"
+fi
 cache="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/rtunnel"
 build=""
 [ -r "$home/build-id" ] && read -r build < "$home/build-id"
-if [ -n "$jit" ] && [ -n "$build" ] && { [ -d "$cache" ] || mkdir -p "$cache" 2>/dev/null; } && [ -w "$cache" ]; then
+if [ -n "$kind" ] && [ -n "$build" ] && { [ -d "$cache" ] || mkdir -p "$cache" 2>/dev/null; } && [ -w "$cache" ]; then
     rtunnel_major_of "$jdk"
+    archive=""
     if [ "${major:-0}" -ge 25 ] 2>/dev/null; then
-        archive="$cache/@NAME@-${jdk##*/}-$build.aot"
+        archive="$cache/$kind${jdk##*/}-$build.aot"
         if [ -f "$archive" ]; then
             cds="-XX:AOTCache=$archive -Xlog:aot=off -Xlog:cds=off"
         else
             train="$archive"
         fi
-    else
-        archive="$cache/@NAME@-${jdk##*/}-$build.jsa"
+    elif [ -n "$jit" ]; then
+        archive="$cache/$kind${jdk##*/}-$build.jsa"
         cds="-Xshare:auto -XX:SharedArchiveFile=$archive -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off"
     fi
-    for old in "$cache"/@NAME@-*.jsa "$cache"/@NAME@-*.aot; do
+    for old in "$cache"/$kind*.jsa "$cache"/$kind*.aot; do
         [ "$old" = "$archive" ] || [ ! -e "$old" ] || rm -f "$old"
     done
 fi
@@ -77,17 +91,24 @@ all="$home/lib/*"
 # Nor does it need the performance-data file every JVM creates in /tmp for jstat and jps.
 native="--enable-native-access=ALL-UNNAMED"
 [ -n "$jit" ] && native="-XX:-UsePerfData"
+# One training at a time per archive (a lock directory; one left behind by a killed training
+# expires after 2 minutes), in a session of its own so that the signal ending a command (Ctrl-C,
+# timeout) does not end it too, and without the user's settings that a lesson would take as its
+# own. The archive appears under its final name only when the lesson went well.
 if [ -n "$train" ]; then
-    # fixed_rtunnel's lesson is a whole control command against a stand-in server in the training
-    # JVM (ControlRehearsal); the cache appears under its final name only when whole.
-    case @NAME@ in
-        fixed_rtunnel) lesson="rtunnel.fixed.ControlRehearsal" ;;
-        *) lesson="@MAIN@ --version" ;;
-    esac
-    ( "$jdk/bin/java" -XX:+UseSerialGC $jit -XX:AOTCacheOutput="$train.$$.tmp" -Xlog:aot=off -Xlog:cds=off \
-          -cp "${cp%:}" $lesson
-      if [ -s "$train.$$.tmp" ]; then mv -f "$train.$$.tmp" "$train"; else rm -f "$train.$$.tmp"*; fi ) \
-        </dev/null >/dev/null 2>&1 &
+    find "$cache" -maxdepth 1 -name '*.lock' -mmin +2 -exec rmdir {} + 2>/dev/null
+    if mkdir "$train.lock" 2>/dev/null; then
+        tcp="${cp%:}"
+        [ -n "$jit" ] || tcp="$tcp:$home/lib/*"
+        setsid=""
+        for s in /usr/bin/setsid /bin/setsid; do [ -x "$s" ] && setsid=$s && break; done
+        tmp="$train.$$.tmp"
+        $setsid sh -c 'tmp=$1 train=$2; shift 2; unset RTUNNEL_PASSWORD NOTIFY_SOCKET
+            if "$@" && [ -s "$tmp" ]; then mv -f "$tmp" "$train"; fi
+            rm -f "$tmp"*; rmdir "$train.lock"' rtunnel-training "$tmp" "$train" \
+            "$jdk/bin/java" -XX:+UseSerialGC $jit $native -XX:AOTCacheOutput="$tmp" -Xlog:aot=off -Xlog:cds=off \
+            -cp "$tcp" $lesson </dev/null >/dev/null 2>&1 &
+    fi
 fi
 exec "$jdk/bin/java" -XX:+UseSerialGC $jit $cds $native \
     ${RTUNNEL_JAVA_OPTS:-} -cp "${cp%:}${all:+:$all}" @MAIN@ "$@"

@@ -20,6 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 import rtunnel.it.support.FixedServer;
 import rtunnel.it.support.Launchers;
 import rtunnel.it.support.Procs;
+import rtunnel.it.support.V2Fixture;
+import rtunnel.it.support.V2TestService;
 
 /**
  * The launcher's class archive for one-shot commands: the first control command leaves one in
@@ -104,12 +106,56 @@ class OpsLauncherCacheIT {
         return b.toString();
     }
 
+    @Test
+    void aDynamicStartIsServedFromTheArchiveItsFirstStartLeft() throws IOException {
+        V2TestService service = V2TestService.start(FixedServer.LOCAL, false);
+        try {
+            fixed = V2Fixture.startFixed(tmp.resolve("fixed"), V2Fixture.password(16));
+            Path cache = tmp.resolve("cache");
+            Procs first = V2Fixture.startDynamic(fixed, "aot", service.port(), Map.of("XDG_CACHE_HOME", cache.toString()));
+            V2Fixture.awaitV2(fixed, "aot");
+            Path dir = cache.resolve("rtunnel");
+            Procs.waitFor(Duration.ofSeconds(90), () -> serverArchives(dir).size() == 1,
+                    "one finished dynamic_rtunnel start archive in " + dir);
+            V2Fixture.killHard(first);
+
+            Path classes = tmp.resolve("dynamic-classes.txt");
+            Procs second = V2Fixture.startDynamic(fixed, "aot", service.port(), Map.of("XDG_CACHE_HOME", cache.toString(),
+                    "RTUNNEL_JAVA_OPTS", "-Xlog:class+load=info:file=" + classes));
+            V2Fixture.awaitLog(second, V2Fixture.TUNNEL_UP, "(?i)connected to .*protocol 2", "the second start connected",
+                    fixed);
+            Procs.waitFor(Duration.ofSeconds(15), () -> V2Fixture.tunnelsOf(fixed, "aot").size() == 1,
+                    "only the second start's tunnel listed");
+            V2Fixture.echoSession(V2Fixture.awaitV2(fixed, "aot").port(), "through a start from the archive");
+            String loaded = Files.readString(classes, StandardCharsets.UTF_8);
+            for (String c : List.of("picocli.CommandLine", "rtunnel.dynamic.DynamicCommand", "rtunnel.dynamic.V2Link",
+                    "rtunnel.common.v2.Mux", "rtunnel.common.v2.StreamPump", "sun.security.ssl.ClientHello")) {
+                assertTrue(loaded.contains(c + " source: shared objects file"),
+                        () -> c + " should come from " + serverArchives(dir) + "; class loading:\n" + lines(loaded, c));
+            }
+            // The training must not teach it classes that need BouncyCastle's signed jars: checking
+            // their signatures costs every start ~100 ms, and a client start needs none of them.
+            assertTrue(!loaded.contains("org.bouncycastle"), () -> lines(loaded, "org.bouncycastle"));
+            assertEquals(1, serverArchives(dir).size(), () -> "one archive per build: " + serverArchives(dir));
+        } finally {
+            service.close();
+        }
+    }
+
+    private static List<Path> serverArchives(Path dir) {
+        return archives(dir, "dynamic_rtunnel\\.server-.*-\\d+-\\d+\\.aot");
+    }
+
     private static List<Path> archives(Path dir) {
+        return archives(dir, "fixed_rtunnel-.*-\\d+-\\d+\\.(aot|jsa)");
+    }
+
+    private static List<Path> archives(Path dir, String nameRegex) {
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().matches("fixed_rtunnel-.*-\\d+-\\d+\\.(aot|jsa)")).toList();
+            return s.filter(p -> p.getFileName().toString().matches(nameRegex)).toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

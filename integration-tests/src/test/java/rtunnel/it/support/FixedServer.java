@@ -212,6 +212,11 @@ public final class FixedServer implements AutoCloseable {
      * stopped by {@link #close()}.
      */
     public Procs startDynamic(String... args) {
+        return startDynamic(Map.of(), args);
+    }
+
+    /** As {@link #startDynamic(String...)}, with these environment variables added. */
+    public Procs startDynamic(Map<String, String> env, String... args) {
         List<String> cmd = new ArrayList<>(List.of(Launchers.dynamicRtunnel().toString(), "--debug", "--notroot",
                 "--remoteip=127.0.0.1", "--remoteport=" + port));
         boolean ownPassword = List.of(args).stream().anyMatch(a -> a.startsWith("--password="));
@@ -225,7 +230,7 @@ public final class FixedServer implements AutoCloseable {
             cmd.add("--known-servers=" + dir.resolve("known_servers"));
         }
         cmd.addAll(List.of(args));
-        Procs p = Procs.start(dir, "dynamic-" + (++dynamicCount), cmd);
+        Procs p = Procs.start(dir, "dynamic-" + (++dynamicCount), cmd, env);
         dynamics.add(p);
         return p;
     }

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -61,10 +62,16 @@ public final class V2Fixture {
 
     /** Starts a dynamic_rtunnel from {@link #DYNAMIC_HOST} named {@code hostname} exposing 127.0.0.1:{@code localPort}. */
     public static Procs startDynamic(FixedServer f, String hostname, int localPort, String... extra) {
+        return startDynamic(f, hostname, localPort, Map.of(), extra);
+    }
+
+    /** As {@link #startDynamic(FixedServer, String, int, String...)}, with these environment variables added. */
+    public static Procs startDynamic(FixedServer f, String hostname, int localPort, Map<String, String> env,
+            String... extra) {
         List<String> args = new ArrayList<>(List.of("--source-ip=" + DYNAMIC_HOST, "--hostname=" + hostname,
                 "--localport=" + localPort));
         args.addAll(List.of(extra));
-        return f.startDynamic(args.toArray(String[]::new));
+        return f.startDynamic(env, args.toArray(String[]::new));
     }
 
     /** Waits for the tunnel named {@code hostname} to be listed with protocol 2. */
