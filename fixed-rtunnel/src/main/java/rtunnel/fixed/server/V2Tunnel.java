@@ -5,9 +5,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -31,6 +33,8 @@ import rtunnel.common.v2.OpenInfo;
  */
 final class V2Tunnel extends Tunnel {
     private static final Logger log = LoggerFactory.getLogger(V2Tunnel.class);
+    /** How long a client waits for a link being taken over; the handshake attaches it in milliseconds. */
+    private static final Duration TAKEOVER_WAIT = Duration.ofSeconds(2);
 
     private final ServerSocket listener;
     private final AccessPolicy policy;
@@ -76,6 +80,7 @@ final class V2Tunnel extends Tunnel {
         synchronized (this) {
             pendingLinks--;
             end = pendingLinks == 0 && links.isEmpty();
+            notifyAll();
         }
         if (end) {
             close();
@@ -94,6 +99,7 @@ final class V2Tunnel extends Tunnel {
             if (reserved) {
                 pendingLinks--;
             }
+            notifyAll();
         }
         if (closed.get()) {
             mux.close("tunnel closed");
@@ -166,9 +172,13 @@ final class V2Tunnel extends Tunnel {
 
     private void open(Socket c, byte[] prefix) {
         InetAddress from = c.getInetAddress();
+        long deadline = System.nanoTime() + TAKEOVER_WAIT.toNanos();
         // A link may be retired between picking it and opening on it: then the next newest one.
         for (int attempt = 0; attempt < 3; attempt++) {
             Link link = newestLink();
+            if (link == null) {
+                link = awaitPendingLink(deadline);
+            }
             if (link == null) {
                 break;
             }
@@ -184,6 +194,34 @@ final class V2Tunnel extends Tunnel {
         }
         log.warn("tunnel {}: no link to carry a session for {}", id, IpAddresses.format(from));
         Relay.closeQuietly(c);
+    }
+
+    /**
+     * The link a takeover has promised, once attached: the dynamic side retires its old link as
+     * soon as it reads WELCOME, a moment before the new one is attached here, and a client that
+     * comes in that moment waits for it rather than being turned away. Null if none is promised
+     * or it did not come by {@code deadline}.
+     */
+    private Link awaitPendingLink(long deadline) {
+        synchronized (this) {
+            while (pendingLinks > 0 && !closed.get()) {
+                Link l = newestLink();
+                if (l != null) {
+                    return l;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return null;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return null;
+                }
+            }
+        }
+        return newestLink();
     }
 
     /** For audit: a session's end, called by the link's listener. */
