@@ -66,12 +66,12 @@ public final class Bench {
                 + System.getProperty("java.version"));
         servicePort = Service.listen();
         String only = System.getenv("BENCH_ONLY");
-        if ("probe".equals(only) || "5".equals(only)) { // parts only, for finding causes
+        if ("probe".equals(only) || "5".equals(only) || "3".equals(only)) { // parts only, for finding causes
             fixedPort = startFixed("a", 100);
             fixedSock = dir.resolve("a.s").toString();
             ssh = new Ssh(this);
             ssh.startSshd();
-            section(only, "5".equals(only) ? this::tunnelSetup : this::probe);
+            section(only, "5".equals(only) ? this::tunnelSetup : "3".equals(only) ? this::concurrencyOnly : this::probe);
             return;
         }
         if ("6-7".equals(System.getenv("BENCH_ONLY"))) { // only idle scale and control (re-runs)
@@ -348,10 +348,12 @@ public final class Bench {
     }
 
     void concurrencyRow(String name, int[] ports) throws Exception {
-        concurrent(ports, CONC_SIZE); // warm-up: every JVM on the path gets its JIT done
+        double[] warm = concurrent(ports, CONC_SIZE); // warm-up: every JVM on the path gets its JIT done
+        System.out.printf("   %s: warm-up %.0f MB/s%n", name, warm[0]);
         double[][] runs = new double[RUNS][];
         for (int i = 0; i < RUNS; i++) {
             runs[i] = concurrent(ports, CONC_SIZE);
+            System.out.printf("   %s: run %d %.0f MB/s%n", name, i + 1, runs[i][0]);
         }
         Arrays.sort(runs, (a, b) -> Double.compare(a[0], b[0]));
         double[] r = runs[RUNS / 2];
@@ -363,6 +365,14 @@ public final class Bench {
                 "≥ single", r[0] >= single);
         report.target("3", name + ": min session / fair share", String.format("%.2f", r[1] / fair), "≥ 0.25",
                 r[1] / fair >= 0.25);
+    }
+
+    /** BENCH_ONLY=3: the single-session figure it is compared with, then section 3. */
+    void concurrencyOnly() throws Exception {
+        startDynamic("v2", fixedPort);
+        v2Port = portOf(fixedSock, "v2", 30_000);
+        throughputRow("ours v2", () -> Service.connectBanner(v2Port, 10_000));
+        concurrency();
     }
 
     void concurrency() throws Exception {
