@@ -30,7 +30,7 @@ unit: check-jdk
 # Longer fuzzing of the handshake decoders and the control parser (make test runs 20,000 inputs each).
 FUZZ_ITERATIONS ?= 2000000
 fuzz: check-jdk
-	$(MVN) -pl common test -Dtest='DecoderFuzzTest,ControlWireFuzzTest' -Dsurefire.failIfNoSpecifiedTests=false -Dfuzz.iterations=$(FUZZ_ITERATIONS)
+	$(MVN) -pl common -am test -Dtest='DecoderFuzzTest,ControlWireFuzzTest' -Dsurefire.failIfNoSpecifiedTests=false -Dfuzz.iterations=$(FUZZ_ITERATIONS)
 
 demo: build
 	scripts/demo.sh

@@ -78,8 +78,10 @@ class V2LinkLifeIT {
 
         List<Tunnel> now = V2Fixture.tunnelsOf(fixed, "v2-alarm");
         assertEquals(1, now.size(), now::toString);
-        assertEquals(t.id(), now.get(0).id(), () -> "tunnel id after rotation: " + now.get(0).line());
-        assertEquals(t.port(), now.get(0).port(), () -> "port after rotation: " + now.get(0).line());
+        assertEquals(t.id(), now.get(0).id(), () -> "tunnel id after rotation: " + now.get(0).line() + "\n"
+                + fixed.describe());
+        assertEquals(t.port(), now.get(0).port(), () -> "port after rotation: " + now.get(0).line() + "\n"
+                + fixed.describe());
         V2Fixture.echoSession(t.port(), "on the new link");
     }
 

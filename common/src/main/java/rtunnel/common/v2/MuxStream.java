@@ -35,7 +35,13 @@ import rtunnel.common.relay.Relay;
  * a virtual drain thread. Either way the reader never blocks on the local socket.
  */
 public final class MuxStream {
-    private static final int CREDIT_BATCH = Mux.WINDOW / 8;
+    /**
+     * Credit goes back in batches of a quarter window: each WINDOW frame costs a TLS record, a
+     * hand-off to the writer and a wake-up of the peer's pump. Measured (make bench probe, user to
+     * service): 293-305 MB/s with an eighth, 333-345 MB/s with a quarter; the sender keeps at
+     * least three quarters of its window in flight.
+     */
+    private static final int CREDIT_BATCH = Mux.WINDOW / 4;
     /** The largest single write to the local socket (a busy stream's buffer grows up to this). */
     private static final int MAX_BATCH = 256 * 1024;
     private static final byte[] NO_BYTES = new byte[0];
