@@ -25,6 +25,8 @@ import rtunnel.common.tls.ServerCredentials;
  */
 final class DynamicClient {
     private static final Logger log = LoggerFactory.getLogger(DynamicClient.class);
+    /** Upper bound on waiting for a rotation under way when the old link ends (dial + handshake). */
+    private static final Duration ROTATION_WAIT = Duration.ofSeconds(30);
     static final Duration MIN_DIAL_SPACING = Duration.ofSeconds(1);
 
     private final DynamicConfig config;
@@ -38,6 +40,10 @@ final class DynamicClient {
     private final CountDownLatch stopping = new CountDownLatch(1);
     private volatile V1Link currentV1;
     private volatile V2Link currentV2;
+    /** Guards {@link #rotating}; notified when a rotation ends. */
+    private final Object rotation = new Object();
+    /** True while the alarm dials and opens a new link; guarded by {@link #rotation}. */
+    private boolean rotating;
     private volatile Socket dialing;
     /** The port of our last v2 tunnel: a re-dial asks to take that tunnel over, in case the server still holds it. */
     private volatile int lastPort;
@@ -151,15 +157,17 @@ final class DynamicClient {
         Thread alarm = config.alarm().isZero() ? null : Thread.ofVirtual().name("alarm").start(this::rotateForever);
         try {
             // Wait for the current link to end; after a rotation the current one is the new link.
-            for (V2Link l = link; ; l = currentV2) {
+            for (V2Link l = link; ; ) {
                 while (!l.awaitEnd(Duration.ofSeconds(1))) {
                     if (stopped()) {
                         l.close("stopping");
                     }
                 }
-                if (l == currentV2 || currentV2 == null) {
+                V2Link next = successorOf(l);
+                if (next == null) {
                     return stopped() ? LinkOutcome.STOPPED : LinkOutcome.LINK_LOST;
                 }
+                l = next;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -176,6 +184,35 @@ final class DynamicClient {
         }
     }
 
+    /**
+     * The link that took over from {@code ended}, or null. An idle old link can end before the
+     * alarm has recorded its successor: the server retires it (GOAWAY) as soon as the new link is
+     * attached, which is right after the WELCOME the alarm thread is still reading. So a rotation
+     * under way is waited for (its dial and handshake have their own time limits) rather than
+     * taken for a lost link, which would reconnect and make a new tunnel.
+     */
+    private V2Link successorOf(V2Link ended) throws InterruptedException {
+        long deadline = System.nanoTime() + ROTATION_WAIT.toNanos();
+        synchronized (rotation) {
+            while (rotating) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                TimeUnit.NANOSECONDS.timedWait(rotation, left);
+            }
+        }
+        V2Link now = currentV2;
+        return now == null || now == ended ? null : now;
+    }
+
+    private void rotating(boolean on) {
+        synchronized (rotation) {
+            rotating = on;
+            rotation.notifyAll();
+        }
+    }
+
     /** Every --alarm seconds: a new link takes over the tunnel, then the old one is retired. */
     private void rotateForever() {
         while (!stopped()) {
@@ -188,6 +225,7 @@ final class DynamicClient {
             if (old == null || stopped()) {
                 return;
             }
+            rotating(true);
             try {
                 Dialer.Dialed d = dialer.dial(s -> { });
                 if (!d.v2()) {
@@ -206,6 +244,8 @@ final class DynamicClient {
                 log.info("alarm: rotated to a new link (tunnel {}, port {})", fresh.tunnelId(), fresh.port());
             } catch (Dialer.Failed | IOException | V2Link.Refused e) {
                 log.warn("alarm: cannot open a new link, keeping the current one: {}", e.getMessage());
+            } finally {
+                rotating(false);
             }
         }
     }
