@@ -70,8 +70,12 @@ if [ -n "$kind" ] && [ -n "$build" ] && { [ -d "$cache" ] || mkdir -p "$cache" 2
         archive="$cache/$kind${jdk##*/}-$build.jsa"
         cds="-Xshare:auto -XX:SharedArchiveFile=$archive -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off"
     fi
-    for old in "$cache"/$kind*.jsa "$cache"/$kind*.aot; do
-        [ "$old" = "$archive" ] || [ ! -e "$old" ] || rm -f "$old"
+    # Everything else of this kind goes: other builds' archives, and what killed trainings left.
+    for old in "$cache"/$kind*; do
+        case "$old" in
+            "$archive"|"$archive".*) ;;
+            *) [ ! -e "$old" ] || rm -rf "$old" ;;
+        esac
     done
 fi
 # Our own jars and the small ones first, so a command finds its classes without opening the big
@@ -98,6 +102,7 @@ native="--enable-native-access=ALL-UNNAMED"
 if [ -n "$train" ]; then
     find "$cache" -maxdepth 1 -name '*.lock' -mmin +2 -exec rmdir {} + 2>/dev/null
     if mkdir "$train.lock" 2>/dev/null; then
+        rm -f "$train".*.tmp*
         tcp="${cp%:}"
         [ -n "$jit" ] || tcp="$tcp:$home/lib/*"
         setsid=""

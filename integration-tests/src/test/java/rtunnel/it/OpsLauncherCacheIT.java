@@ -112,9 +112,18 @@ class OpsLauncherCacheIT {
         try {
             fixed = V2Fixture.startFixed(tmp.resolve("fixed"), V2Fixture.password(16));
             Path cache = tmp.resolve("cache");
+            Path dir = cache.resolve("rtunnel");
+            // What another build and a killed training would have left: the start clears both.
+            List<Path> stale = List.of(dir.resolve("dynamic_rtunnel.server-jdk-1-2.aot"),
+                    dir.resolve("dynamic_rtunnel.server-jdk-1-2.aot.77.tmp"), dir.resolve("dynamic_rtunnel.server-jdk-1-2.aot.lock"));
+            Files.createDirectories(stale.get(2));
+            Files.writeString(stale.get(0), "old");
+            Files.writeString(stale.get(1), "half");
             Procs first = V2Fixture.startDynamic(fixed, "aot", service.port(), Map.of("XDG_CACHE_HOME", cache.toString()));
             V2Fixture.awaitV2(fixed, "aot");
-            Path dir = cache.resolve("rtunnel");
+            for (Path p : stale) {
+                assertTrue(!Files.exists(p), () -> p + " should be gone");
+            }
             Procs.waitFor(Duration.ofSeconds(90), () -> serverArchives(dir).size() == 1,
                     "one finished dynamic_rtunnel start archive in " + dir);
             V2Fixture.killHard(first);
