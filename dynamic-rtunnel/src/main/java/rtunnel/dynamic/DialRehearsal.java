@@ -22,7 +22,6 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 
-import rtunnel.common.cli.CommandRunner;
 import rtunnel.common.protocol.V1;
 import rtunnel.common.tls.TlsContexts;
 import rtunnel.common.v2.Frame;
@@ -66,7 +65,7 @@ public final class DialRehearsal {
                 "--password=" + HexFormat.of().formatHex(PASSWORD), "--insecure", "--hostname=rehearsal",
                 "--alarm=0", "--notroot", "--foreground", "--log-level=info"};
             Thread.ofPlatform().daemon(true).name("rehearsal-client")
-                    .start(() -> CommandRunner.run(DynamicCommand.PROGRAM, new DynamicCommand(), options));
+                    .start(() -> DynamicMain.run(options));
             status = serve(server, tls) ? 0 : 1;
         } finally {
             try (var files = Files.list(dir)) {

@@ -137,11 +137,13 @@ class OpsLauncherCacheIT {
                     "only the second start's tunnel listed");
             V2Fixture.echoSession(V2Fixture.awaitV2(fixed, "aot").port(), "through a start from the archive");
             String loaded = Files.readString(classes, StandardCharsets.UTF_8);
-            for (String c : List.of("picocli.CommandLine", "rtunnel.dynamic.DynamicCommand", "rtunnel.dynamic.V2Link",
+            for (String c : List.of("rtunnel.dynamic.QuickStart", "rtunnel.dynamic.DynamicCommand", "rtunnel.dynamic.V2Link",
                     "rtunnel.common.v2.Mux", "rtunnel.common.v2.StreamPump", "sun.security.ssl.ClientHello")) {
                 assertTrue(loaded.contains(c + " source: shared objects file"),
                         () -> c + " should come from " + serverArchives(dir) + "; class loading:\n" + lines(loaded, c));
             }
+            // Its options took the lean path: picocli's model (~150 ms of a start) was never built.
+            assertTrue(!loaded.contains("picocli.CommandLine source:"), () -> lines(loaded, "picocli.CommandLine"));
             // The training must not teach it classes that need BouncyCastle's signed jars: checking
             // their signatures costs every start ~100 ms, and a client start needs none of them.
             assertTrue(!loaded.contains("org.bouncycastle"), () -> lines(loaded, "org.bouncycastle"));

@@ -26,18 +26,8 @@ public final class CommandRunner {
             err(program, oneLine(e.getMessage()) + " (see --help)");
             return RtunnelException.USAGE;
         });
-        cl.setExecutionExceptionHandler((Exception e, CommandLine c, CommandLine.ParseResult r) -> {
-            if (e instanceof RtunnelException re) {
-                err(program, oneLine(re.getMessage()));
-                if (verbose(r) && re.getCause() != null) {
-                    re.getCause().printStackTrace(startupErr());
-                }
-                return re.exitCode();
-            }
-            err(program, "internal error: " + oneLine(String.valueOf(e)));
-            e.printStackTrace(startupErr());
-            return RtunnelException.FAILURE;
-        });
+        cl.setExecutionExceptionHandler((Exception e, CommandLine c, CommandLine.ParseResult r) ->
+                failed(program, e, verbose(r)));
         cl.setOut(new PrintWriter(System.out, true));
         String config = ConfigFile.pathIn(args);
         if (config != null) {
@@ -48,6 +38,32 @@ public final class CommandRunner {
             }
         }
         return cl.execute(args);
+    }
+
+    /**
+     * Calls a command whose options were set without picocli (a lean start path), with the same
+     * reporting as {@link #run}: a failure is one line and its exit status.
+     */
+    public static int call(String program, Callable<Integer> command, boolean verbose) {
+        try {
+            return command.call();
+        } catch (Exception e) {
+            return failed(program, e, verbose);
+        }
+    }
+
+    /** Reports an exception a command's call ended with and returns its exit status. */
+    private static int failed(String program, Exception e, boolean verbose) {
+        if (e instanceof RtunnelException re) {
+            err(program, oneLine(re.getMessage()));
+            if (verbose && re.getCause() != null) {
+                re.getCause().printStackTrace(startupErr());
+            }
+            return re.exitCode();
+        }
+        err(program, "internal error: " + oneLine(String.valueOf(e)));
+        e.printStackTrace(startupErr());
+        return RtunnelException.FAILURE;
     }
 
     private static boolean verbose(CommandLine.ParseResult r) {
