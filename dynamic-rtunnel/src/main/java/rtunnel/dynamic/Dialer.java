@@ -66,7 +66,7 @@ final class Dialer {
      * dial by closing it.
      */
     Dialed dial(java.util.function.Consumer<Socket> holder) throws Failed {
-        Socket raw = new Socket();
+        Socket raw = new rtunnel.common.relay.LinkSocket();
         holder.accept(raw);
         try {
             if (config.sourceIp() != null) {

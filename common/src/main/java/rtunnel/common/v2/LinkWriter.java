@@ -8,11 +8,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
+import rtunnel.common.relay.LinkSocket;
+
 /**
  * The write side of one v2 link: every frame goes out whole, under one lock, and is flushed.
  * A failed write ends the link (through {@code onFailure}). Frames the link's reader owes the peer
  * (PONG, WINDOW) are queued and written by a short-lived virtual thread, so the reader never
  * waits for the lock or for room in the link, while the peer's reader may be waiting for it.
+ * Several frames written at once (a pump's batch) leave in one TCP write when the link is a
+ * {@link LinkSocket}, instead of one write per TLS record.
  */
 final class LinkWriter {
     /** Work done while holding the link's lock. */
@@ -21,14 +25,16 @@ final class LinkWriter {
     }
 
     private final OutputStream out;
+    private final LinkSocket link;
     private final String label;
     private final Consumer<String> onFailure;
     private final ReentrantLock lock = new ReentrantLock();
     private final ConcurrentLinkedQueue<byte[]> later = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean laterRunning = new AtomicBoolean();
 
-    LinkWriter(OutputStream out, String label, Consumer<String> onFailure) {
+    LinkWriter(OutputStream out, java.net.Socket raw, String label, Consumer<String> onFailure) {
         this.out = out;
+        this.link = raw instanceof LinkSocket ls ? ls : null;
         this.label = label;
         this.onFailure = onFailure;
     }
@@ -46,7 +52,16 @@ final class LinkWriter {
     /** As {@link #write} for a caller that holds the lock (inside {@link #locked}). */
     void writeLocked(byte[] buf, int off, int len) throws IOException {
         try {
-            out.write(buf, off, len);
+            if (link != null && len > FrameIO.HEADER + FrameIO.MAX_PAYLOAD) {
+                link.holdFlushes();
+                try {
+                    out.write(buf, off, len);
+                } finally {
+                    link.sendHeld();
+                }
+            } else {
+                out.write(buf, off, len);
+            }
             out.flush();
         } catch (IOException e) {
             onFailure.accept("write failed: " + e.getMessage());

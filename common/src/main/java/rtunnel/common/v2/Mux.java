@@ -19,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import rtunnel.common.relay.HotThreads;
+import rtunnel.common.relay.LinkSocket;
 
 /**
  * Many streams over one v2 link (docs/PROTOCOL.md, "Streams" and "Liveness").
@@ -95,7 +96,7 @@ public final class Mux {
         this.pingInterval = pingInterval;
         this.pingTimeout = pingTimeout;
         this.label = label;
-        this.writer = new LinkWriter(out, label, this::close);
+        this.writer = new LinkWriter(out, raw, label, this::close);
     }
 
     /** Starts the reader and the watchdog. */
@@ -141,6 +142,9 @@ public final class Mux {
         byte[] header = new byte[FrameIO.HEADER];
         byte[] buffer = hot ? new byte[FrameIO.MAX_PAYLOAD] : null;
         try {
+            if (raw instanceof LinkSocket link) {
+                link.busy(hot); // fewer system calls while streams are live, no buffers while idle
+            }
             while (true) {
                 byte[] payload;
                 int length;

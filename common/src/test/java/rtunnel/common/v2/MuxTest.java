@@ -30,6 +30,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import rtunnel.common.relay.HotThreads;
+import rtunnel.common.relay.LinkSocket;
 
 /** Two Mux ends over a real loopback TCP connection; the "dynamic" end connects streams to a test service. */
 class MuxTest {
@@ -68,9 +69,11 @@ class MuxTest {
                 }
             }
         });
-        ServerSocket linkListen = new ServerSocket(0, 1, LO);
+        ServerSocket linkListen = LinkSocket.listener(); // as both programs' links: batched while busy
+        linkListen.bind(new InetSocketAddress(LO, 0), 1);
         closeMe.add(linkListen);
-        Socket dyn = new Socket(LO, linkListen.getLocalPort());
+        Socket dyn = new LinkSocket();
+        dyn.connect(linkListen.getLocalSocketAddress());
         Socket fix = linkListen.accept();
         closeMe.add(dyn);
         closeMe.add(fix);

@@ -125,7 +125,7 @@ public final class FixedServer {
     private static ServerSocket bind(int port) throws RtunnelException {
         ServerSocket s = null;
         try {
-            s = new ServerSocket();
+            s = rtunnel.common.relay.LinkSocket.listener();
             s.setReuseAddress(true);
             s.bind(new InetSocketAddress(port), 128);
             return s;

@@ -1,0 +1,244 @@
+package rtunnel.common.relay;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The TCP socket beneath a TLS link, with fewer system calls while the link is busy. JSSE reads
+ * each record in two exact reads (its 5-byte header, then its body) and writes each record with a
+ * write of its own: two calls and a wake-up of the peer per 16 KiB. While {@linkplain #busy busy}
+ * (a v2 link with live streams), reads go through a 64 KiB buffer, so one call takes whatever has
+ * arrived, and a writer may {@linkplain #holdFlushes hold} JSSE's flushes to send several records
+ * in one write. An idle link holds no buffer (thousands of idle tunnels stay small): reads and
+ * writes pass straight through, and a buffer is dropped once empty.
+ */
+public final class LinkSocket extends Socket {
+    static final int BUFFER = 64 * 1024;
+    /** Four full records and their TLS overhead: what one batch of four DATA frames becomes. */
+    static final int HELD = BUFFER + 4096;
+
+    private LinkInput in;
+    private HeldOutput out;
+
+    @Override
+    public synchronized InputStream getInputStream() throws IOException {
+        if (in == null) {
+            in = new LinkInput(super.getInputStream());
+        }
+        return in;
+    }
+
+    @Override
+    public synchronized OutputStream getOutputStream() throws IOException {
+        if (out == null) {
+            out = new HeldOutput(super.getOutputStream());
+        }
+        return out;
+    }
+
+    /** Called by the link's reader, on its own thread: buffers while busy, none once idle. */
+    public void busy(boolean busy) throws IOException {
+        ((LinkInput) getInputStream()).busy(busy);
+        ((HeldOutput) getOutputStream()).busy(busy);
+    }
+
+    /**
+     * From now until {@link #sendHeld()}, JSSE's per-record flushes are held and its records
+     * gathered. Only once TLS is up: a handshake inside a held write would wait for the answer to
+     * a message that never left.
+     */
+    public void holdFlushes() throws IOException {
+        ((HeldOutput) getOutputStream()).hold();
+    }
+
+    /** Sends what was gathered since {@link #holdFlushes()} in one write (more only past 68 KiB). */
+    public void sendHeld() throws IOException {
+        ((HeldOutput) getOutputStream()).release();
+    }
+
+    /** A listening socket whose accepted connections are {@link LinkSocket}s. */
+    public static ServerSocket listener() throws IOException {
+        return new ServerSocket() {
+            @Override
+            public Socket accept() throws IOException {
+                if (isClosed()) {
+                    throw new SocketException("Socket is closed");
+                }
+                Socket s = new LinkSocket();
+                implAccept(s);
+                return s;
+            }
+        };
+    }
+
+    /** One reader at a time (JSSE reads under its own lock). */
+    private static final class LinkInput extends InputStream {
+        private final InputStream in;
+        private volatile boolean busy;
+        private byte[] buf;
+        private int pos;
+        private int end;
+
+        LinkInput(InputStream in) {
+            this.in = in;
+        }
+
+        void busy(boolean b) {
+            busy = b;
+            if (!b && pos == end) {
+                buf = null;
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            if (pos == end) {
+                if (!busy || len >= BUFFER) {
+                    buf = busy ? buf : null;
+                    return in.read(b, off, len);
+                }
+                if (buf == null) {
+                    buf = new byte[BUFFER];
+                }
+                int n = in.read(buf, 0, BUFFER);
+                if (n <= 0) {
+                    return n;
+                }
+                pos = 0;
+                end = n;
+            }
+            int n = Math.min(len, end - pos);
+            System.arraycopy(buf, pos, b, off, n);
+            pos += n;
+            return n;
+        }
+
+        @Override
+        public int available() throws IOException {
+            return end - pos + in.available();
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
+    }
+
+    /** Writes pass through unless held; held records go out together at the release. */
+    private static final class HeldOutput extends OutputStream {
+        private final OutputStream out;
+        private final ReentrantLock lock = new ReentrantLock();
+        private byte[] buf;
+        private int count;
+        private boolean holding;
+        private boolean busy;
+
+        HeldOutput(OutputStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            lock.lock();
+            try {
+                if (!holding) {
+                    out.write(b, off, len);
+                    return;
+                }
+                if (buf == null) {
+                    buf = new byte[HELD];
+                }
+                if (len > HELD - count) {
+                    drain();
+                }
+                if (len >= HELD) {
+                    out.write(b, off, len);
+                } else {
+                    System.arraycopy(b, off, buf, count, len);
+                    count += len;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            lock.lock();
+            try {
+                if (!holding) {
+                    out.flush();
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        void hold() {
+            lock.lock();
+            try {
+                holding = true;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        void release() throws IOException {
+            lock.lock();
+            try {
+                holding = false;
+                try {
+                    drain();
+                } finally {
+                    buf = busy ? buf : null;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        void busy(boolean b) {
+            lock.lock();
+            try {
+                busy = b;
+                if (!b && !holding) {
+                    buf = null;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private void drain() throws IOException {
+            if (count > 0) {
+                int n = count;
+                count = 0;
+                out.write(buf, 0, n);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            out.close();
+        }
+    }
+}
