@@ -2,6 +2,8 @@ package rtunnel.common.v2;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -29,6 +31,7 @@ final class LinkWriter {
     private final String label;
     private final Consumer<String> onFailure;
     private final ReentrantLock lock = new ReentrantLock();
+    private final ConcurrentLinkedQueue<Pending> waiting = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<byte[]> later = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean laterRunning = new AtomicBoolean();
 
@@ -39,13 +42,73 @@ final class LinkWriter {
         this.onFailure = onFailure;
     }
 
-    /** Writes {@code buf[off..off+len)} (whole frames) and flushes; a failure ends the link. */
+    /**
+     * Writes {@code buf[off..off+len)} (whole frames) and flushes; a failure ends the link. Writers
+     * that arrive while the lock is taken queue their frames, and whoever takes the lock next sends
+     * every queued write with its own, in one TCP write where the link allows (a group commit:
+     * 64 streams' pumps then cost a few system calls, not one per frame). Each caller returns once
+     * its own frames are out; frames of one stream keep their order, as one thread writes them.
+     */
     void write(byte[] buf, int off, int len) throws IOException {
+        Pending mine = new Pending(buf, off, len);
+        waiting.add(mine);
         lock.lock();
         try {
-            writeLocked(buf, off, len);
+            while (!mine.done) {
+                sendWaiting();
+            }
         } finally {
             lock.unlock();
+        }
+        if (mine.failed != null) {
+            throw mine.failed;
+        }
+    }
+
+    /** Under the lock: every queued write, oldest first. */
+    private void sendWaiting() {
+        List<Pending> batch = new ArrayList<>();
+        for (Pending p; (p = waiting.poll()) != null; ) {
+            batch.add(p);
+        }
+        boolean hold = link != null && (batch.size() > 1 || batch.get(0).len > FrameIO.HEADER + FrameIO.MAX_PAYLOAD);
+        IOException failed = null;
+        try {
+            if (hold) {
+                link.holdFlushes();
+            }
+            try {
+                for (Pending p : batch) {
+                    out.write(p.buf, p.off, p.len);
+                }
+            } finally {
+                if (hold) {
+                    link.sendHeld();
+                }
+            }
+            out.flush();
+        } catch (IOException e) {
+            onFailure.accept("write failed: " + e.getMessage());
+            failed = e;
+        }
+        for (Pending p : batch) {
+            p.failed = failed;
+            p.done = true;
+        }
+    }
+
+    /** A write waiting for the lock; its buffer stays untouched until its caller returns. */
+    private static final class Pending {
+        final byte[] buf;
+        final int off;
+        final int len;
+        boolean done;
+        IOException failed;
+
+        Pending(byte[] buf, int off, int len) {
+            this.buf = buf;
+            this.off = off;
+            this.len = len;
         }
     }
 
