@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import rtunnel.common.protocol.V1;
+import rtunnel.common.relay.LinkSocket;
 import rtunnel.common.relay.Relay;
 import rtunnel.common.relay.SocketTuning;
 import rtunnel.common.tls.TlsContexts;
@@ -66,7 +67,7 @@ final class Dialer {
      * dial by closing it.
      */
     Dialed dial(java.util.function.Consumer<Socket> holder) throws Failed {
-        Socket raw = new rtunnel.common.relay.LinkSocket();
+        Socket raw = new LinkSocket();
         holder.accept(raw);
         try {
             if (config.sourceIp() != null) {

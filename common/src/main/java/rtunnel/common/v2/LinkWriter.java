@@ -2,6 +2,7 @@ package rtunnel.common.v2;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.Socket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -35,7 +36,7 @@ final class LinkWriter {
     private final ConcurrentLinkedQueue<byte[]> later = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean laterRunning = new AtomicBoolean();
 
-    LinkWriter(OutputStream out, java.net.Socket raw, String label, Consumer<String> onFailure) {
+    LinkWriter(OutputStream out, Socket raw, String label, Consumer<String> onFailure) {
         this.out = out;
         this.link = raw instanceof LinkSocket ls ? ls : null;
         this.label = label;
@@ -115,16 +116,7 @@ final class LinkWriter {
     /** As {@link #write} for a caller that holds the lock (inside {@link #locked}). */
     void writeLocked(byte[] buf, int off, int len) throws IOException {
         try {
-            if (link != null && len > FrameIO.HEADER + FrameIO.MAX_PAYLOAD) {
-                link.holdFlushes();
-                try {
-                    out.write(buf, off, len);
-                } finally {
-                    link.sendHeld();
-                }
-            } else {
-                out.write(buf, off, len);
-            }
+            out.write(buf, off, len);
             out.flush();
         } catch (IOException e) {
             onFailure.accept("write failed: " + e.getMessage());

@@ -16,6 +16,7 @@ import rtunnel.common.control.ControlServer;
 import rtunnel.common.daemon.Privileges;
 import rtunnel.common.net.IpAddresses;
 import rtunnel.common.protocol.V1;
+import rtunnel.common.relay.LinkSocket;
 import rtunnel.common.relay.Relay;
 import rtunnel.common.tls.ServerCredentials;
 import rtunnel.common.tls.TlsContexts;
@@ -125,7 +126,7 @@ public final class FixedServer {
     private static ServerSocket bind(int port) throws RtunnelException {
         ServerSocket s = null;
         try {
-            s = rtunnel.common.relay.LinkSocket.listener();
+            s = LinkSocket.listener();
             s.setReuseAddress(true);
             s.bind(new InetSocketAddress(port), 128);
             return s;
