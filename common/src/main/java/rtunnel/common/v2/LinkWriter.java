@@ -35,6 +35,8 @@ final class LinkWriter {
     private final ConcurrentLinkedQueue<Pending> waiting = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<byte[]> later = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean laterRunning = new AtomicBoolean();
+    /** This side's half of the link is closed ({@link #shutOutput}); guarded by {@link #lock}. */
+    private boolean shut;
 
     LinkWriter(OutputStream out, Socket raw, String label, Consumer<String> onFailure) {
         this.out = out;
@@ -71,6 +73,15 @@ final class LinkWriter {
         List<Pending> batch = new ArrayList<>();
         for (Pending p; (p = waiting.poll()) != null; ) {
             batch.add(p);
+        }
+        if (shut) {
+            // Nothing may follow this side's end of the link; the frame is dropped, the link lives on.
+            IOException after = afterEnd();
+            for (Pending p : batch) {
+                p.failed = after;
+                p.done = true;
+            }
+            return;
         }
         boolean hold = link != null && (batch.size() > 1 || batch.get(0).len > FrameIO.HEADER + FrameIO.MAX_PAYLOAD);
         IOException failed = null;
@@ -113,8 +124,34 @@ final class LinkWriter {
         }
     }
 
+    /**
+     * Flushes and half-closes this side of the link (TCP FIN): the peer reads every frame sent
+     * so far, then the end. Frames written afterwards (a PONG, a late GOAWAY) fail their own
+     * write but do not end the link, which is the peer's to close now: writing them would reset
+     * the connection and throw away the peer's unread frames.
+     */
+    void shutOutput(Socket raw) throws IOException {
+        lock.lock();
+        try {
+            if (!shut) {
+                shut = true;
+                out.flush();
+                raw.shutdownOutput();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private IOException afterEnd() {
+        return new IOException("link " + label + " takes no more frames: its output is closed");
+    }
+
     /** As {@link #write} for a caller that holds the lock (inside {@link #locked}). */
     void writeLocked(byte[] buf, int off, int len) throws IOException {
+        if (shut) {
+            throw afterEnd();
+        }
         try {
             out.write(buf, off, len);
             out.flush();
@@ -130,8 +167,10 @@ final class LinkWriter {
             return false;
         }
         try {
-            out.write(frame);
-            out.flush();
+            if (!shut) {
+                out.write(frame);
+                out.flush();
+            }
             return true;
         } finally {
             lock.unlock();

@@ -328,11 +328,7 @@ public final class Mux {
             return;
         }
         try {
-            writer.locked(() -> {
-                out.flush();
-                raw.shutdownOutput();
-                return null;
-            });
+            writer.shutOutput(raw);
         } catch (IOException e) {
             close("drained");
             return;

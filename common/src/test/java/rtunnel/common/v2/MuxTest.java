@@ -260,4 +260,41 @@ class MuxTest {
         }
         assertTrue(dynamicSide.closed());
     }
+
+    /**
+     * RelRotationIT's finding: the server's GOAWAY let the dynamic end drain (half-close) before
+     * its own retire sent GOAWAY; that late write failed and reset the link, and the server lost
+     * the frames it had not read yet. After the half-close, late frames must not end the link.
+     */
+    @Test
+    @Timeout(30)
+    void framesAfterTheDrainingHalfCloseLeaveTheLinkToThePeer() throws Exception {
+        ServerSocket listen = new ServerSocket(0, 1, LO);
+        closeMe.add(listen);
+        Socket dyn = new Socket(LO, listen.getLocalPort());
+        closeMe.add(dyn);
+        Socket server = listen.accept(); // the fixed end, played by hand
+        closeMe.add(server);
+        CountDownLatch down = new CountDownLatch(1);
+        String[] why = new String[1];
+        dynamicSide = new Mux(dyn, dyn.getInputStream(), dyn.getOutputStream(), new Mux.Listener() {
+            @Override
+            public void linkClosed(Mux mux, String reason) {
+                why[0] = reason;
+                down.countDown();
+            }
+        }, true, Duration.ofSeconds(20), Duration.ofSeconds(60), "dyn");
+        dynamicSide.start();
+        OutputStream toDyn = server.getOutputStream();
+        InputStream fromDyn = server.getInputStream();
+        FrameIO.write(toDyn, FrameType.GOAWAY, 0, new byte[0]); // the server retires the link first
+        server.setSoTimeout(10_000);
+        assertEquals(-1, fromDyn.read(), "an idle, promised link half-closes at once");
+        dynamicSide.goAway(); // the dynamic side's own retire, just too late
+        FrameIO.write(toDyn, FrameType.PING, 0, new byte[8]); // its PONG can no longer be sent
+        assertTrue(!down.await(500, TimeUnit.MILLISECONDS), "the link ended on its own: " + why[0]);
+        server.shutdownOutput(); // the server has read everything: now the link ends
+        assertTrue(down.await(10, TimeUnit.SECONDS));
+        assertEquals("drained", why[0]);
+    }
 }
