@@ -21,6 +21,8 @@ public final class LinkSocket extends Socket {
     static final int BUFFER = 64 * 1024;
     /** Four full records and their TLS overhead: what one batch of four DATA frames becomes. */
     static final int HELD = BUFFER + 4096;
+    /** The largest TLS 1.3 record on the wire: 16 KiB of data and up to 256 bytes of expansion. */
+    static final int LARGEST_RECORD = 5 + 16384 + 256;
 
     private LinkInput in;
     private HeldOutput out;
@@ -59,6 +61,14 @@ public final class LinkSocket extends Socket {
     /** Sends what was gathered since {@link #holdFlushes()} in one write (more only past 68 KiB). */
     public void sendHeld() throws IOException {
         ((HeldOutput) getOutputStream()).release();
+    }
+
+    /**
+     * True when a whole TLS record has arrived and is waiting in the busy link's buffer: JSSE
+     * can read it without waiting for the network.
+     */
+    public boolean recordReady() throws IOException {
+        return ((LinkInput) getInputStream()).recordReady();
     }
 
     /** A listening socket whose accepted connections are {@link LinkSocket}s. */
@@ -125,6 +135,16 @@ public final class LinkSocket extends Socket {
             System.arraycopy(buf, pos, b, off, n);
             pos += n;
             return n;
+        }
+
+        /**
+         * A record is a 5-byte header (type, version, length) and the length's bytes; those not
+         * in the buffer yet may be waiting in the kernel (asked only then: one more system call).
+         */
+        boolean recordReady() throws IOException {
+            int have = end - pos;
+            int need = have >= 5 ? 5 + (((buf[pos + 3] & 0xff) << 8) | (buf[pos + 4] & 0xff)) : LARGEST_RECORD;
+            return have >= need || have + in.available() >= need;
         }
 
         @Override

@@ -34,11 +34,10 @@ public final class FrameIO {
     }
 
     /**
-     * As {@link #read(InputStream)} without allocating: the header goes to {@code header[0..8)},
-     * the payload to {@code payload[0..length)}. Returns the payload length, or -1 at a clean
-     * end of stream between frames.
+     * A frame's header into {@code header[0..8)}, checked. Returns the payload length that
+     * follows, or -1 at a clean end of stream between frames.
      */
-    public static int readInto(InputStream in, byte[] header, byte[] payload) throws IOException {
+    public static int readHeader(InputStream in, byte[] header) throws IOException {
         int h = in.readNBytes(header, 0, HEADER);
         if (h == 0) {
             return -1;
@@ -46,11 +45,14 @@ public final class FrameIO {
         if (h < HEADER) {
             throw new ProtocolException("link closed inside a frame header");
         }
-        int length = checkedLength(header);
-        if (in.readNBytes(payload, 0, length) < length) {
+        return checkedLength(header);
+    }
+
+    /** The {@code length} payload bytes after a header, into {@code buf[off..off+length)}. */
+    public static void readPayload(InputStream in, byte[] buf, int off, int length) throws IOException {
+        if (in.readNBytes(buf, off, length) < length) {
             throw new ProtocolException("link closed inside a frame");
         }
-        return length;
     }
 
     /** The payload length a header announces, once its type and length are known to be valid. */

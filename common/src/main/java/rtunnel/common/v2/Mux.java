@@ -139,31 +139,25 @@ public final class Mux {
      */
     private void readLoop(boolean hot) {
         String why = "peer closed the link";
-        byte[] header = new byte[FrameIO.HEADER];
-        byte[] buffer = hot ? new byte[FrameIO.MAX_PAYLOAD] : null;
         try {
-            if (raw instanceof LinkSocket link) {
+            LinkSocket link = raw instanceof LinkSocket l ? l : null;
+            if (link != null) {
                 link.busy(hot); // fewer system calls while streams are live, no buffers while idle
             }
+            FrameGather gather = hot ? new FrameGather(in, link) : null;
             while (true) {
-                byte[] payload;
-                int length;
                 if (hot) {
-                    length = FrameIO.readInto(in, header, buffer);
-                    payload = buffer;
+                    if (!gather.readTo(this::hotFrame)) {
+                        break;
+                    }
                 } else {
                     Frame f = FrameIO.read(in);
-                    if (f != null) {
-                        FrameIO.header(header, f.type(), f.flags(), f.stream(), f.payload().length);
+                    if (f == null) {
+                        break;
                     }
-                    payload = f == null ? null : f.payload();
-                    length = f == null ? -1 : payload.length;
+                    lastHeard = System.nanoTime();
+                    dispatch(f.type(), f.stream(), f.payload(), f.payload().length, true);
                 }
-                if (length < 0) {
-                    break;
-                }
-                lastHeard = System.nanoTime();
-                dispatch(FrameIO.type(header), FrameIO.stream(header), payload, length, !hot);
                 if (hot ? streams.isEmpty() && lastHeard - lastStreamEnd > COOL_NANOS
                         : !streams.isEmpty() && HotThreads.tryAcquire()) {
                     // The next thread goes on at the next frame; nothing is buffered here.
@@ -185,6 +179,12 @@ public final class Mux {
             why = "drained";
         }
         close(why);
+    }
+
+    /** The hot reader's frame (or run of one stream's DATA), in its reused buffer. */
+    private void hotFrame(byte[] header, byte[] payload, int length) throws IOException {
+        lastHeard = System.nanoTime();
+        dispatch(FrameIO.type(header), FrameIO.stream(header), payload, length, false);
     }
 
     /** One frame; {@code owned}: {@code payload} may be kept, else it is the reader's buffer. */
