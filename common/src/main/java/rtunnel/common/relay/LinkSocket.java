@@ -139,10 +139,14 @@ public final class LinkSocket extends Socket {
 
         /**
          * A record is a 5-byte header (type, version, length) and the length's bytes; those not
-         * in the buffer yet may be waiting in the kernel (asked only then: one more system call).
+         * in the buffer yet may be waiting in the kernel, which is asked only when the buffer ends
+         * inside a record (one more system call).
          */
         boolean recordReady() throws IOException {
             int have = end - pos;
+            if (have == 0) {
+                return false; // between bursts (an echo, a keystroke): no system call on the way
+            }
             int need = have >= 5 ? 5 + (((buf[pos + 3] & 0xff) << 8) | (buf[pos + 4] & 0xff)) : LARGEST_RECORD;
             return have >= need || have + in.available() >= need;
         }
