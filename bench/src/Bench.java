@@ -20,6 +20,7 @@ public final class Bench {
     static final long SIZE = System.getenv("BENCH_MB") != null ? Long.parseLong(System.getenv("BENCH_MB")) * 1_000_000L
             : QUICK ? 100_000_000L : 1_000_000_000L;
     static final int RUNS = 3;
+    static final long WARM_NANOS = (QUICK ? 2L : 8L) * 1_000_000_000L;
     static final long CONC_SIZE = QUICK ? 4_000_000L : 16_000_000L;
     static final int ONE_WAY_DELAY_MS = 10; // a 20 ms round-trip link
     static final int IDLE_SMALL = QUICK ? 500 : 1000;
@@ -195,22 +196,39 @@ public final class Bench {
         Socket open() throws Exception;
     }
 
-    /** Median MB/s over RUNS sessions after a warm-up session; down = service to user. */
+    /** Median MB/s over RUNS sessions; down = service to user. */
     double transfer(Opener o, boolean down, long size) throws Exception {
         double[] r = new double[RUNS];
-        for (int i = -1; i < RUNS; i++) {
-            long n = i < 0 ? size / 2 : size;
+        for (int i = 0; i < RUNS; i++) {
             try (Socket s = o.open()) {
-                double secs = down ? Service.download(s, n) : Service.upload(s, n);
-                if (i >= 0) {
-                    r[i] = n / 1e6 / secs;
-                }
+                double secs = down ? Service.download(s, size) : Service.upload(s, size);
+                r[i] = size / 1e6 / secs;
             }
         }
         return median(r);
     }
 
+    /**
+     * Before a row: sessions both ways until WARM_NANOS have passed (two at least, 40 at most).
+     * A daemon's JIT goes on compiling the data path for ~10 s of traffic after its start
+     * (-Xlog:jit+compilation: SSLSocketOutputRecord.deliver, GCM's doFinal reach C2 8-10 s in),
+     * and the rows measure the long-running daemon, not its first gigabytes.
+     */
+    void warmUp(Opener o) throws Exception {
+        long end = System.nanoTime() + WARM_NANOS;
+        for (int i = 0; i < 40 && (i < 2 || System.nanoTime() < end); i++) {
+            try (Socket s = o.open()) {
+                if (i % 2 == 0) {
+                    Service.download(s, SIZE / 2);
+                } else {
+                    Service.upload(s, SIZE / 2);
+                }
+            }
+        }
+    }
+
     void throughputRow(String name, Opener o) throws Exception {
+        warmUp(o);
         double d = transfer(o, true, SIZE);
         double u = transfer(o, false, SIZE);
         report.throughput.put(name, new double[] {d, u});
@@ -632,7 +650,7 @@ public final class Bench {
         }
         String header = "# make bench: results\n\n" + ZonedDateTime.now().withNano(0) + ", "
                 + (QUICK ? "BENCH_QUICK=1 (" : "full run (") + SIZE / 1_000_000 + " MB per transfer, medians of "
-                + RUNS + " after a warm-up), " + Runtime.getRuntime().availableProcessors() + " cores, " + cpu
+                + RUNS + " after " + WARM_NANOS / 1_000_000_000L + " s of warm-up both ways), " + Runtime.getRuntime().availableProcessors() + " cores, " + cpu
                 + ", JDK " + System.getProperty("java.version") + ", loopback, "
                 + String.format("%.0f s in all.", seconds) + " Others may share the machine: only ratios within "
                 + "one run mean much. Down = service to user, up = user to service.\n";
