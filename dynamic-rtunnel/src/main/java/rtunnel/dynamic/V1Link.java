@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import rtunnel.common.protocol.V1;
+import rtunnel.common.relay.LinkSocket;
 import rtunnel.common.relay.Relay;
 import rtunnel.common.relay.SocketTuning;
 
@@ -135,7 +136,8 @@ final class V1Link {
         AtomicLong toLocal = new AtomicLong();
         AtomicLong toServer = new AtomicLong();
         try {
-            Relay.bothWays(tls, s, toLocal, toServer, () -> close(LinkOutcome.SESSION_ENDED));
+            Relay.bothWays(tls, s, toLocal, toServer, raw instanceof LinkSocket l ? l : null,
+                    () -> close(LinkOutcome.SESSION_ENDED));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

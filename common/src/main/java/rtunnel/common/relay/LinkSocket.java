@@ -50,6 +50,15 @@ public final class LinkSocket extends Socket {
     }
 
     /**
+     * Only the write side of {@link #busy}, from any thread: a writer that holds flushes chunk
+     * after chunk keeps its buffer between them, while the reader (a v1 session's other
+     * direction, perhaps silent) may not have called {@code busy} yet.
+     */
+    public void writeBusy(boolean busy) throws IOException {
+        ((HeldOutput) getOutputStream()).busy(busy);
+    }
+
+    /**
      * From now until {@link #sendHeld()}, JSSE's per-record flushes are held and its records
      * gathered. Only once TLS is up: a handshake inside a held write would wait for the answer to
      * a message that never left.

@@ -30,13 +30,35 @@ public final class Relay {
     /** As {@link #pump(InputStream, OutputStream, AtomicLong, int)}, with the caller's buffer. */
     public static long pump(InputStream in, OutputStream out, AtomicLong counter, byte[] buffer)
             throws IOException {
+        return pump(in, out, counter, buffer, null);
+    }
+
+    /**
+     * As {@link #pump(InputStream, OutputStream, AtomicLong, byte[])} to a TLS stream over
+     * {@code link} (or null): each chunk's records (four of 16 KiB for a full buffer) leave in
+     * one write instead of one write each.
+     */
+    public static long pump(InputStream in, OutputStream out, AtomicLong counter, byte[] buffer, LinkSocket link)
+            throws IOException {
+        if (link != null) {
+            link.writeBusy(true);
+        }
         long total = 0;
         int n;
         while ((n = in.read(buffer)) >= 0) {
             if (n == 0) {
                 continue;
             }
-            out.write(buffer, 0, n);
+            if (link != null) {
+                link.holdFlushes();
+                try {
+                    out.write(buffer, 0, n);
+                } finally {
+                    link.sendHeld();
+                }
+            } else {
+                out.write(buffer, 0, n);
+            }
             out.flush();
             total += n;
             counter.addAndGet(n);
@@ -50,19 +72,29 @@ public final class Relay {
      * Blocks until both directions have stopped.
      *
      * @param aToB counts bytes written to b; {@code bToA} bytes written to a
+     * @param link the TCP socket beneath {@code a} when {@code a} is a TLS link (else null): then
+     *        {@code a} is read through the link's buffer and written a chunk at a time
      * @param closeAll closes both sides; for a TLS socket it should close the TCP socket beneath,
      *        because closing an SSLSocket waits for a writer that may be blocked on a slow peer
      */
-    public static void bothWays(Socket a, Socket b, AtomicLong aToB, AtomicLong bToA, Runnable closeAll)
-            throws InterruptedException {
-        Thread back = Thread.ofVirtual().name("relay-b2a").start(() -> copyThenClose(b, a, bToA, closeAll));
-        copyThenClose(a, b, aToB, closeAll);
+    public static void bothWays(Socket a, Socket b, AtomicLong aToB, AtomicLong bToA, LinkSocket link,
+            Runnable closeAll) throws InterruptedException {
+        Thread back = Thread.ofVirtual().name("relay-b2a").start(() -> copyThenClose(b, a, bToA, link, closeAll));
+        if (link != null) {
+            try {
+                link.busy(true); // on the thread that reads the link, as busy() requires
+            } catch (IOException e) {
+                closeAll.run();
+            }
+        }
+        copyThenClose(a, b, aToB, null, closeAll);
         back.join();
     }
 
-    private static void copyThenClose(Socket from, Socket to, AtomicLong counter, Runnable closeAll) {
+    private static void copyThenClose(Socket from, Socket to, AtomicLong counter, LinkSocket link,
+            Runnable closeAll) {
         try {
-            pump(from.getInputStream(), to.getOutputStream(), counter, BUFFER_SIZE);
+            pump(from.getInputStream(), to.getOutputStream(), counter, new byte[BUFFER_SIZE], link);
         } catch (IOException e) {
             // A reset or a TLS peer that closed without close_notify is how sessions end; not an error.
         } finally {

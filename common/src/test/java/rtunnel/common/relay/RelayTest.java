@@ -2,19 +2,32 @@ package rtunnel.common.relay;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.reflect.Field;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.file.Path;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import rtunnel.common.tls.ServerCredentials;
+import rtunnel.common.tls.TlsContexts;
 
 class RelayTest {
     @Test
@@ -42,7 +55,7 @@ class RelayTest {
             AtomicLong bToA = new AtomicLong();
             Thread relay = Thread.ofVirtual().start(() -> {
                 try {
-                    Relay.bothWays(a, b, aToB, bToA, () -> {
+                    Relay.bothWays(a, b, aToB, bToA, null, () -> {
                         Relay.closeQuietly(a);
                         Relay.closeQuietly(b);
                     });
@@ -72,6 +85,40 @@ class RelayTest {
             assertEquals(-1, in.read(), "the far side is closed when one end closes");
             assertEquals(data.length, aToB.get());
             assertEquals(4, bToA.get());
+        }
+    }
+
+    /** A v1 session's writer to its TLS link: every byte arrives, each chunk's records leave held. */
+    @Test
+    @Timeout(30)
+    void pumpToATlsLinkHoldsEachChunksRecordsAndCarriesEverything(@TempDir Path dir) throws Exception {
+        SSLContext server = TlsContexts.server(ServerCredentials.generate(dir.resolve("k"), dir.resolve("c"), "t"));
+        byte[] data = new byte[3_000_001];
+        new Random(9).nextBytes(data);
+        try (ServerSocket l = LinkSocket.listener()) {
+            l.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            LinkSocket raw = new LinkSocket();
+            raw.connect(l.getLocalSocketAddress());
+            try (SSLSocket client = TlsContexts.wrapClient(TlsContexts.trustAll(), raw);
+                    Socket acceptedRaw = l.accept();
+                    SSLSocket accepted = TlsContexts.wrapServer(server, acceptedRaw)) {
+                CompletableFuture<byte[]> got = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return accepted.getInputStream().readNBytes(data.length);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                client.startHandshake();
+                AtomicLong counter = new AtomicLong();
+                Relay.pump(new ByteArrayInputStream(data), client.getOutputStream(), counter,
+                        new byte[Relay.BUFFER_SIZE], raw);
+                assertArrayEquals(data, got.get(20, TimeUnit.SECONDS));
+                assertEquals(data.length, counter.get());
+                Field f = raw.getOutputStream().getClass().getDeclaredField("buf");
+                f.setAccessible(true);
+                assertNotNull(f.get(raw.getOutputStream()), "the writer held its records, in one kept buffer");
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import rtunnel.common.control.TunnelInfo;
 import rtunnel.common.net.IpAddresses;
 import rtunnel.common.protocol.V1;
+import rtunnel.common.relay.LinkSocket;
 import rtunnel.common.relay.Relay;
 import rtunnel.common.relay.SocketTuning;
 
@@ -139,7 +140,7 @@ final class V1Tunnel extends Tunnel {
         String from = IpAddresses.format(c.getInetAddress()) + ":" + c.getPort();
         log.info("tunnel {}: session from {} started", id, from);
         try {
-            Relay.pump(c.getInputStream(), tls.getOutputStream(), bytesOut, Relay.BUFFER_SIZE);
+            Relay.pump(c.getInputStream(), tls.getOutputStream(), bytesOut, new byte[Relay.BUFFER_SIZE], link());
         } catch (IOException e) {
             log.debug("tunnel {}: client to peer ended: {}", id, e.toString());
         }
@@ -168,12 +169,21 @@ final class V1Tunnel extends Tunnel {
             OutputStream out = c.getOutputStream();
             out.write(buffer, 0, n);
             bytesIn.addAndGet(n);
+            LinkSocket link = link();
+            if (link != null) {
+                link.busy(true); // a session: read the link through a buffer (this is its reader)
+            }
             Relay.pump(in, out, bytesIn, buffer);
         } catch (IOException e) {
             log.debug("tunnel {}: peer to client ended: {}", id, e.toString());
         } finally {
             close();
         }
+    }
+
+    /** The TCP socket beneath TLS as a LinkSocket (the TLS port's listener makes them), or null. */
+    private LinkSocket link() {
+        return raw instanceof LinkSocket l ? l : null;
     }
 
     private boolean send(byte[] message) {
