@@ -16,15 +16,11 @@ import java.nio.file.Path;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-
-import rtunnel.common.tls.ServerCredentials;
-import rtunnel.common.tls.TlsContexts;
 
 /** A link's socket over real loopback TCP: held records leave together, busy reads are buffered, idle holds nothing. */
 class LinkSocketTest {
@@ -61,50 +57,46 @@ class LinkSocketTest {
     @Test
     @Timeout(30)
     void tlsOverABusyLinkCarriesEverythingAndAnIdleOneKeepsNoBuffer(@TempDir Path dir) throws Exception {
-        SSLContext server = TlsContexts.server(ServerCredentials.generate(dir.resolve("k"), dir.resolve("c"), "t"));
         byte[] data = new byte[5_000_000];
         new Random(2).nextBytes(data);
-        try (ServerSocket l = LinkSocket.listener()) {
-            l.bind(new InetSocketAddress(LO, 0));
-            LinkSocket raw = new LinkSocket();
-            raw.connect(l.getLocalSocketAddress());
-            try (SSLSocket client = TlsContexts.wrapClient(TlsContexts.trustAll(), raw);
-                    LinkSocket acceptedRaw = (LinkSocket) l.accept();
-                    SSLSocket accepted = TlsContexts.wrapServer(server, acceptedRaw)) {
-                CompletableFuture<byte[]> got = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        acceptedRaw.busy(true);
-                        InputStream in = accepted.getInputStream();
-                        byte[] back = new byte[data.length];
-                        int at = 0;
-                        int[] sizes = {8, 16_376, 5, 70_000, 1}; // frame headers, payloads, odd sizes
-                        for (int i = 0; at < back.length; i++) {
-                            int n = in.readNBytes(back, at, Math.min(sizes[i % sizes.length], back.length - at));
-                            at += n;
-                        }
-                        acceptedRaw.busy(false);
-                        return back;
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
+        try (TlsLink link = TlsLink.open(dir)) {
+            LinkSocket raw = link.clientRaw();
+            LinkSocket acceptedRaw = link.serverRaw();
+            SSLSocket client = link.client();
+            SSLSocket accepted = link.server();
+            CompletableFuture<byte[]> got = CompletableFuture.supplyAsync(() -> {
+                try {
+                    acceptedRaw.busy(true);
+                    InputStream in = accepted.getInputStream();
+                    byte[] back = new byte[data.length];
+                    int at = 0;
+                    int[] sizes = {8, 16_376, 5, 70_000, 1}; // frame headers, payloads, odd sizes
+                    for (int i = 0; at < back.length; i++) {
+                        int n = in.readNBytes(back, at, Math.min(sizes[i % sizes.length], back.length - at));
+                        at += n;
                     }
-                });
-                client.startHandshake(); // as the programs do before the link carries frames
-                raw.busy(true);
-                OutputStream out = client.getOutputStream();
-                for (int off = 0; off < data.length; off += 65_536) {
-                    raw.holdFlushes();
-                    try {
-                        out.write(data, off, Math.min(65_536, data.length - off));
-                    } finally {
-                        raw.sendHeld();
-                    }
+                    acceptedRaw.busy(false);
+                    return back;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
                 }
-                assertNotNull(buffer(raw.getOutputStream()), "a busy link keeps its write buffer");
-                raw.busy(false);
-                assertArrayEquals(data, got.get());
-                assertNull(buffer(acceptedRaw.getInputStream()), "an idle link keeps no read buffer");
-                assertNull(buffer(raw.getOutputStream()), "nor a write buffer");
+            });
+            client.startHandshake(); // as the programs do before the link carries frames
+            raw.busy(true);
+            OutputStream out = client.getOutputStream();
+            for (int off = 0; off < data.length; off += 65_536) {
+                raw.holdFlushes();
+                try {
+                    out.write(data, off, Math.min(65_536, data.length - off));
+                } finally {
+                    raw.sendHeld();
+                }
             }
+            assertNotNull(buffer(raw.getOutputStream()), "a busy link keeps its write buffer");
+            raw.busy(false);
+            assertArrayEquals(data, got.get());
+            assertNull(buffer(acceptedRaw.getInputStream()), "an idle link keeps no read buffer");
+            assertNull(buffer(raw.getOutputStream()), "nor a write buffer");
         }
     }
 

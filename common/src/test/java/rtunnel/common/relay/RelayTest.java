@@ -10,7 +10,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.reflect.Field;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Path;
@@ -19,15 +18,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-
-import rtunnel.common.tls.ServerCredentials;
-import rtunnel.common.tls.TlsContexts;
 
 class RelayTest {
     @Test
@@ -92,33 +87,28 @@ class RelayTest {
     @Test
     @Timeout(30)
     void pumpToATlsLinkHoldsEachChunksRecordsAndCarriesEverything(@TempDir Path dir) throws Exception {
-        SSLContext server = TlsContexts.server(ServerCredentials.generate(dir.resolve("k"), dir.resolve("c"), "t"));
         byte[] data = new byte[3_000_001];
         new Random(9).nextBytes(data);
-        try (ServerSocket l = LinkSocket.listener()) {
-            l.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            LinkSocket raw = new LinkSocket();
-            raw.connect(l.getLocalSocketAddress());
-            try (SSLSocket client = TlsContexts.wrapClient(TlsContexts.trustAll(), raw);
-                    Socket acceptedRaw = l.accept();
-                    SSLSocket accepted = TlsContexts.wrapServer(server, acceptedRaw)) {
-                CompletableFuture<byte[]> got = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return accepted.getInputStream().readNBytes(data.length);
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                });
-                client.startHandshake();
-                AtomicLong counter = new AtomicLong();
-                Relay.pump(new ByteArrayInputStream(data), client.getOutputStream(), counter,
-                        new byte[Relay.BUFFER_SIZE], raw);
-                assertArrayEquals(data, got.get(20, TimeUnit.SECONDS));
-                assertEquals(data.length, counter.get());
-                Field f = raw.getOutputStream().getClass().getDeclaredField("buf");
-                f.setAccessible(true);
-                assertNotNull(f.get(raw.getOutputStream()), "the writer held its records, in one kept buffer");
-            }
+        try (TlsLink link = TlsLink.open(dir)) {
+            LinkSocket raw = link.clientRaw();
+            SSLSocket client = link.client();
+            SSLSocket accepted = link.server();
+            CompletableFuture<byte[]> got = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return accepted.getInputStream().readNBytes(data.length);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            client.startHandshake();
+            AtomicLong counter = new AtomicLong();
+            Relay.pump(new ByteArrayInputStream(data), client.getOutputStream(), counter,
+                    new byte[Relay.BUFFER_SIZE], raw);
+            assertArrayEquals(data, got.get(20, TimeUnit.SECONDS));
+            assertEquals(data.length, counter.get());
+            Field f = raw.getOutputStream().getClass().getDeclaredField("buf");
+            f.setAccessible(true);
+            assertNotNull(f.get(raw.getOutputStream()), "the writer held its records, in one kept buffer");
         }
     }
 }

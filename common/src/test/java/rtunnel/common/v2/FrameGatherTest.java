@@ -9,9 +9,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,20 +17,15 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLSocket;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import rtunnel.common.relay.LinkSocket;
-import rtunnel.common.tls.ServerCredentials;
-import rtunnel.common.tls.TlsContexts;
+import rtunnel.common.relay.TlsLink;
 
 /** The busy reader's runs of DATA, over a real TLS link on LinkSockets. */
 class FrameGatherTest {
-    private static final InetAddress LO = InetAddress.getLoopbackAddress();
     private static final int MAX = FrameIO.MAX_PAYLOAD;
 
     /** What the sink got: type, stream, payload. */
@@ -121,28 +113,20 @@ class FrameGatherTest {
 
     /** A TLS link over LinkSockets; the accepting end is busy and read through a FrameGather. */
     private static void withLink(Path dir, LinkTest test) throws Exception {
-        SSLContext server = TlsContexts.server(ServerCredentials.generate(dir.resolve("k"), dir.resolve("c"), "t"));
-        try (ServerSocket l = LinkSocket.listener()) {
-            l.bind(new InetSocketAddress(LO, 0));
-            LinkSocket raw = new LinkSocket();
-            raw.connect(l.getLocalSocketAddress());
-            try (SSLSocket client = TlsContexts.wrapClient(TlsContexts.trustAll(), raw);
-                    LinkSocket acceptedRaw = (LinkSocket) l.accept();
-                    SSLSocket accepted = TlsContexts.wrapServer(server, acceptedRaw)) {
-                CompletableFuture<Void> hs = CompletableFuture.runAsync(() -> {
-                    try {
-                        accepted.startHandshake();
-                    } catch (IOException e) {
-                        throw new IllegalStateException(e);
-                    }
-                });
-                client.startHandshake();
-                hs.get(10, TimeUnit.SECONDS);
-                raw.busy(true);
-                acceptedRaw.busy(true);
-                InputStream in = accepted.getInputStream();
-                test.run(client.getOutputStream(), raw, acceptedRaw.getInputStream(), new FrameGather(in, acceptedRaw));
-            }
+        try (TlsLink link = TlsLink.open(dir)) {
+            CompletableFuture<Void> hs = CompletableFuture.runAsync(() -> {
+                try {
+                    link.server().startHandshake();
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            link.client().startHandshake();
+            hs.get(10, TimeUnit.SECONDS);
+            link.clientRaw().busy(true);
+            link.serverRaw().busy(true);
+            test.run(link.client().getOutputStream(), link.clientRaw(), link.serverRaw().getInputStream(),
+                    new FrameGather(link.server().getInputStream(), link.serverRaw()));
         }
     }
 
