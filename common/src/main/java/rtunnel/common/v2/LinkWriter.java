@@ -161,7 +161,10 @@ final class LinkWriter {
         }
     }
 
-    /** Writes {@code frame} only if the lock comes free within {@code millis}; false if it did not. */
+    /**
+     * Writes {@code frame} only if the lock comes free within {@code millis}; false if it did not.
+     * After {@link #shutOutput} the frame is dropped.
+     */
     boolean tryWrite(byte[] frame, long millis) throws IOException, InterruptedException {
         if (!lock.tryLock(millis, TimeUnit.MILLISECONDS)) {
             return false;

@@ -103,7 +103,7 @@ public final class Mux {
     public void start() {
         Thread.ofVirtual().name(label + "-reader").start(() -> readLoop(false));
         Thread.ofVirtual().name(label + "-watchdog").start(
-                () -> Watchdog.run(this, writer, pingInterval, pingTimeout, halfClosed::get));
+                () -> Watchdog.run(this, writer, pingInterval, pingTimeout));
     }
 
     /** Fixed side: opens a stream for an accepted client and starts relaying it at once. */

@@ -3,7 +3,6 @@ package rtunnel.common.v2;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
 
 /**
  * A link's liveness (docs/PROTOCOL.md, "Liveness"): pings the peer every interval and ends the
@@ -14,7 +13,7 @@ final class Watchdog {
     private Watchdog() {
     }
 
-    static void run(Mux mux, LinkWriter writer, Duration pingInterval, Duration pingTimeout, BooleanSupplier halfClosed) {
+    static void run(Mux mux, LinkWriter writer, Duration pingInterval, Duration pingTimeout) {
         long tick = Math.min(pingInterval.toMillis(), 1000);
         long lastPing = System.nanoTime();
         while (!mux.closed()) {
@@ -30,16 +29,16 @@ final class Watchdog {
             }
             if (now - lastPing >= pingInterval.toNanos()) {
                 lastPing = now;
-                pingIfFree(mux, writer, pingInterval, halfClosed);
+                pingIfFree(mux, writer, pingInterval);
             }
         }
     }
 
-    /** A link busy writing needs no ping; a stalled one is caught by the timeout, not by blocking here. */
-    private static void pingIfFree(Mux mux, LinkWriter writer, Duration pingInterval, BooleanSupplier halfClosed) {
-        if (halfClosed.getAsBoolean()) {
-            return;
-        }
+    /**
+     * A link busy writing needs no ping; a stalled one is caught by the timeout, not by blocking
+     * here. A drained link's writer drops the ping (nothing may follow its half-close).
+     */
+    private static void pingIfFree(Mux mux, LinkWriter writer, Duration pingInterval) {
         try {
             writer.tryWrite(FrameIO.encode(FrameType.PING, 0, ByteBuffer.allocate(8).putLong(System.nanoTime()).array()),
                     pingInterval.toMillis());

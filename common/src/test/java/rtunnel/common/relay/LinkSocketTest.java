@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.reflect.Field;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -92,17 +91,11 @@ class LinkSocketTest {
                     raw.sendHeld();
                 }
             }
-            assertNotNull(buffer(raw.getOutputStream()), "a busy link keeps its write buffer");
+            assertNotNull(TlsLink.buffer(raw.getOutputStream()), "a busy link keeps its write buffer");
             raw.busy(false);
             assertArrayEquals(data, got.get());
-            assertNull(buffer(acceptedRaw.getInputStream()), "an idle link keeps no read buffer");
-            assertNull(buffer(raw.getOutputStream()), "nor a write buffer");
+            assertNull(TlsLink.buffer(acceptedRaw.getInputStream()), "an idle link keeps no read buffer");
+            assertNull(TlsLink.buffer(raw.getOutputStream()), "nor a write buffer");
         }
-    }
-
-    private static Object buffer(Object stream) throws ReflectiveOperationException {
-        Field f = stream.getClass().getDeclaredField("buf");
-        f.setAccessible(true);
-        return f.get(stream);
     }
 }

@@ -1,6 +1,7 @@
 package rtunnel.common.relay;
 
 import java.io.IOException;
+import java.lang.reflect.Field;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -38,5 +39,12 @@ public record TlsLink(LinkSocket clientRaw, SSLSocket client, LinkSocket serverR
         serverRaw.close();
         client.close();
         server.close();
+    }
+
+    /** The buffer a LinkSocket stream keeps ({@code buf}), or null: what tests check for holding or idling. */
+    static Object buffer(Object stream) throws ReflectiveOperationException {
+        Field f = stream.getClass().getDeclaredField("buf");
+        f.setAccessible(true);
+        return f.get(stream);
     }
 }
