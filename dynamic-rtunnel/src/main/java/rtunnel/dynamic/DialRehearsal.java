@@ -125,8 +125,8 @@ public final class DialRehearsal {
     }
 
     /**
-     * The stand-in server's TLS: a throwaway EC P-256 key made by the JDK's keytool, as our
-     * servers' keys are EC P-256. Not with our own key generation, which uses BouncyCastle: the
+     * The stand-in server's TLS: a throwaway Ed25519 key made by the JDK's keytool, as our
+     * servers generate Ed25519 keys. Not with our own key generation, which uses BouncyCastle: the
      * cache would then hold classes that need BouncyCastle's signed jars, whose signatures the JVM
      * checks at every start that maps the cache (~100 ms), while a client start never needs them.
      */
@@ -134,7 +134,7 @@ public final class DialRehearsal {
         Path store = dir.resolve("rehearsal.p12");
         char[] pass = "rehearsal".toCharArray();
         Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair", "-alias", "rehearsal", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=rehearsal",
+                "-genkeypair", "-alias", "rehearsal", "-keyalg", "Ed25519", "-dname", "CN=rehearsal",
                 "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", new String(pass))
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         if (keytool.waitFor() != 0) {

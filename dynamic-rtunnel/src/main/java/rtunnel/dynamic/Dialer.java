@@ -37,10 +37,17 @@ final class Dialer {
     /** Why a dial did not get through TLS. */
     static final class Failed extends Exception {
         private final LinkOutcome outcome;
+        /** The server ended the TLS handshake with an alert. */
+        final boolean tlsRefused;
 
         Failed(LinkOutcome outcome, String message) {
+            this(outcome, message, false);
+        }
+
+        Failed(LinkOutcome outcome, String message, boolean tlsRefused) {
             super(message);
             this.outcome = outcome;
+            this.tlsRefused = tlsRefused;
         }
 
         LinkOutcome outcome() {
@@ -51,6 +58,8 @@ final class Dialer {
     private final DynamicConfig config;
     private final SSLContext tlsContext;
     private final String server;
+    /** False once a server refused the hello offering only {@link TlsContexts#wrapClient}'s fast groups. */
+    private volatile boolean narrowGroups = true;
 
     Dialer(DynamicConfig config, SSLContext tlsContext) {
         this.config = config;
@@ -67,6 +76,30 @@ final class Dialer {
      * dial by closing it.
      */
     Dialed dial(java.util.function.Consumer<Socket> holder) throws Failed {
+        boolean narrow = narrowGroups;
+        try {
+            return dial(holder, narrow);
+        } catch (Failed e) {
+            if (!narrow || !e.tlsRefused) {
+                throw e;
+            }
+            // Perhaps a server without X25519 (a FIPS-mode GnuTLS, say): offer every group from now on.
+            narrowGroups = false;
+            log.info("{}; dialing again offering every key exchange group", e.getMessage());
+            return dial(holder, false);
+        }
+    }
+
+    /**
+     * An alert the server sent during the handshake (handshake_failure, or JSSE's unexpected_message
+     * for "no common named group"): perhaps it takes none of the groups a narrow hello offers.
+     */
+    private static boolean serverAlert(IOException e) {
+        return e instanceof javax.net.ssl.SSLException && e.getMessage() != null
+                && e.getMessage().contains("Received fatal alert");
+    }
+
+    private Dialed dial(java.util.function.Consumer<Socket> holder, boolean narrow) throws Failed {
         Socket raw = new LinkSocket();
         holder.accept(raw);
         try {
@@ -89,8 +122,8 @@ final class Dialer {
                         + "(--maxtunnels), and is it a reverse tunnel server?");
             }
             SSLSocket tls = config.protocol() == 1
-                    ? TlsContexts.wrapClient(tlsContext, raw)
-                    : TlsContexts.wrapClient(tlsContext, raw, V2Wire.ALPN);
+                    ? TlsContexts.wrapClient(tlsContext, raw, narrow)
+                    : TlsContexts.wrapClient(tlsContext, raw, narrow, V2Wire.ALPN);
             tls.startHandshake();
             boolean v2 = V2Wire.ALPN.equals(tls.getApplicationProtocol());
             log.debug("TLS with {}: {} {}, protocol {}", server, tls.getSession().getProtocol(),
@@ -103,10 +136,12 @@ final class Dialer {
                 throw new Failed(LinkOutcome.REFUSED, "refused to talk to " + server + ": its certificate failed "
                         + "verification (see the line above); no password or proof was sent");
             }
-            throw new Failed(LinkOutcome.REFUSED, "TLS handshake with " + server + " failed: " + e.getMessage());
+            throw new Failed(LinkOutcome.REFUSED, "TLS handshake with " + server + " failed: " + e.getMessage(),
+                    serverAlert(e));
         } catch (IOException e) {
             Relay.closeQuietly(raw);
-            throw new Failed(LinkOutcome.REFUSED, "handshake with " + server + " failed: " + e.getMessage());
+            throw new Failed(LinkOutcome.REFUSED, "handshake with " + server + " failed: " + e.getMessage(),
+                    serverAlert(e));
         } catch (Failed e) {
             Relay.closeQuietly(raw);
             throw e;

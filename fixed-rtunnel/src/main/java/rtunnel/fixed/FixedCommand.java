@@ -108,7 +108,7 @@ public final class FixedCommand implements Callable<Integer> {
     boolean notRoot;
 
     @Option(names = "--generate-cert",
-            description = "Write a fresh EC key and self-signed certificate to --keyfile/--certfile, print the fingerprint, exit.")
+            description = "Write a fresh Ed25519 key and self-signed certificate to --keyfile/--certfile, print the fingerprint, exit.")
     boolean generateCert;
 
     @Mixin

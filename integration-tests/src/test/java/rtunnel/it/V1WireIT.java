@@ -145,6 +145,39 @@ class V1WireIT {
         second.closeAbruptly();
     }
 
+    /**
+     * Our client's first hello offers only X25519 and X448 (one key share: cheaper for a fresh JVM).
+     * An old server that takes neither, as a GnuTLS built without them would, refuses that hello;
+     * the client must dial again at once offering every group, and stay with that.
+     */
+    @Test
+    void aServerWithoutX25519GetsEveryGroupOnTheNextDial() throws Exception {
+        v1server = new V1Peer.Server(FixedServer.LOCAL, 0, resource("v1peer.key"), resource("v1peer.cert"))
+                .namedGroups("secp256r1");
+        service = EchoService.start(FixedServer.LOCAL, new byte[0]);
+        dynamic = Procs.start(tmp, "dynamic", List.of(Launchers.dynamicRtunnel().toString(), "--debug", "--notroot",
+                "--remoteip=127.0.0.1", "--remoteport=" + v1server.port(), "--localport=" + service.port(),
+                "--password=" + PASSWORD, "--hostname=old-gnutls", "--known-servers=" + tmp.resolve("known_servers")));
+
+        V1Peer.Conn first = accept();
+        assertEquals(List.of(V1Peer.GREETING, V1Peer.GREETING), List.copyOf(v1server.greetings()),
+                "the narrow hello, refused, then the full one");
+        assertEquals("old-gnut", first.auth().hostname());
+        assertTrue(dynamic.output().contains("dialing again offering every key exchange group"), dynamic::output);
+        first.sendStart();
+        service.awaitConnections(1, Duration.ofSeconds(10));
+        first.out().write("hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        first.out().flush();
+        first.tls().setSoTimeout((int) IO.toMillis());
+        assertEquals("hello", new String(first.in().readNBytes(5), java.nio.charset.StandardCharsets.US_ASCII));
+
+        first.closeAbruptly();
+        V1Peer.Conn second = accept();
+        assertEquals(3, v1server.greetings().size(), () -> "the next dial goes straight to every group: "
+                + v1server.greetings() + "\n" + dynamic.output());
+        second.closeAbruptly();
+    }
+
     /** 1 MB each way at the same time between a tunnel client and the v1 peer, checked by hash. */
     private static void exchange(OutputStream clientOut, InputStream clientIn, OutputStream peerOut, InputStream peerIn)
             throws Exception {

@@ -26,7 +26,7 @@ public record TlsLink(LinkSocket clientRaw, SSLSocket client, LinkSocket serverR
             l.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             LinkSocket raw = new LinkSocket();
             raw.connect(l.getLocalSocketAddress());
-            SSLSocket client = TlsContexts.wrapClient(TlsContexts.trustAll(), raw);
+            SSLSocket client = TlsContexts.wrapClient(TlsContexts.trustAll(), raw, true);
             LinkSocket accepted = (LinkSocket) l.accept();
             return new TlsLink(raw, client, accepted, TlsContexts.wrapServer(context, accepted));
         }

@@ -129,7 +129,7 @@ class ServerCredentialsTest {
             });
             try (Socket raw = new Socket(lo, listener.getLocalPort())) {
                 raw.setSoTimeout(10_000);
-                SSLSocket s = TlsContexts.wrapClient(TlsContexts.trustAll(), raw);
+                SSLSocket s = TlsContexts.wrapClient(TlsContexts.trustAll(), raw, true);
                 s.startHandshake();
                 SSLSession session = s.getSession();
                 assertEquals("TLSv1.3", session.getProtocol());
@@ -242,6 +242,8 @@ class ServerCredentialsTest {
         Path cert = tmp.resolve("certs/fixed.cert");
         ServerCredentials made = ServerCredentials.generate(key, cert, "my host\n\"name\"");
         assertTrue(made.generated());
+        assertTrue(java.util.Set.of("Ed25519", "EdDSA").contains(made.key().getAlgorithm()),
+                "an Ed25519 key (cheap for a fresh client JVM to check), not " + made.key().getAlgorithm());
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(key)));
         assertTrue(Files.readString(key).startsWith("-----BEGIN PRIVATE KEY-----"), "PKCS#8 PEM");
         assertTrue(Files.readString(cert).startsWith("-----BEGIN CERTIFICATE-----"));

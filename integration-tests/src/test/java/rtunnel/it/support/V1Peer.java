@@ -220,12 +220,20 @@ public final class V1Peer {
         private final BlockingQueue<String> greetings = new LinkedBlockingQueue<>();
         private final Queue<Throwable> errors = new ConcurrentLinkedQueue<>();
         private final Queue<Socket> open = new ConcurrentLinkedQueue<>();
+        /** The key exchange groups the server accepts; null for JSSE's defaults. */
+        private volatile String[] namedGroups;
 
         /** Listens on {@code bind:port} (0 for any) with a PEM PKCS#8 key and X.509 certificate. */
         public Server(InetAddress bind, int port, Path key, Path cert) throws IOException, GeneralSecurityException {
             factory = serverContext(key, cert).getSocketFactory();
             listener = new ServerSocket(port, 50, bind);
             Thread.ofVirtual().name("v1peer-accept").start(this::acceptLoop);
+        }
+
+        /** Accepts only these key exchange groups from now on (a server without X25519, say). */
+        public Server namedGroups(String... groups) {
+            namedGroups = groups.clone();
+            return this;
         }
 
         public int port() {
@@ -286,6 +294,12 @@ public final class V1Peer {
                 // The 8 greeting bytes were read exactly, so nothing is consumed ahead of TLS.
                 SSLSocket tls = (SSLSocket) factory.createSocket(raw, null, true);
                 tls.setEnabledProtocols(PROTOCOLS);
+                String[] groups = namedGroups;
+                if (groups != null) {
+                    SSLParameters p = tls.getSSLParameters();
+                    p.setNamedGroups(groups);
+                    tls.setSSLParameters(p);
+                }
                 tls.startHandshake();
                 byte[] block = readExactly(tls.getInputStream(), 16, "auth block");
                 int nul = 8;
