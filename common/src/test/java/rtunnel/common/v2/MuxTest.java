@@ -224,21 +224,15 @@ class MuxTest {
         closeMe.add(mute);
         Socket s = listen.accept();
         closeMe.add(s);
-        CountDownLatch down = new CountDownLatch(1);
-        String[] why = new String[1];
-        fixedSide = new Mux(s, s.getInputStream(), s.getOutputStream(), new Mux.Listener() {
-            @Override
-            public void linkClosed(Mux mux, String reason) {
-                why[0] = reason;
-                down.countDown();
-            }
-        }, false, Duration.ofMillis(200), Duration.ofSeconds(1), "fix");
+        Closed closed = new Closed();
+        fixedSide = new Mux(s, s.getInputStream(), s.getOutputStream(), closed, false, Duration.ofMillis(200),
+                Duration.ofSeconds(1), "fix");
         long t0 = System.nanoTime();
         fixedSide.start();
-        assertTrue(down.await(10, TimeUnit.SECONDS));
+        assertTrue(closed.down.await(10, TimeUnit.SECONDS));
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertTrue(ms >= 900 && ms < 5000, "dropped after " + ms + " ms");
-        assertTrue(why[0].contains("no word"), why[0]);
+        assertTrue(closed.why.contains("no word"), closed.why);
     }
 
     @ParameterizedTest(name = "channels={0}")
@@ -275,15 +269,9 @@ class MuxTest {
         closeMe.add(dyn);
         Socket server = listen.accept(); // the fixed end, played by hand
         closeMe.add(server);
-        CountDownLatch down = new CountDownLatch(1);
-        String[] why = new String[1];
-        dynamicSide = new Mux(dyn, dyn.getInputStream(), dyn.getOutputStream(), new Mux.Listener() {
-            @Override
-            public void linkClosed(Mux mux, String reason) {
-                why[0] = reason;
-                down.countDown();
-            }
-        }, true, Duration.ofSeconds(20), Duration.ofSeconds(60), "dyn");
+        Closed closed = new Closed();
+        dynamicSide = new Mux(dyn, dyn.getInputStream(), dyn.getOutputStream(), closed, true, Duration.ofSeconds(20),
+                Duration.ofSeconds(60), "dyn");
         dynamicSide.start();
         OutputStream toDyn = server.getOutputStream();
         InputStream fromDyn = server.getInputStream();
@@ -292,9 +280,21 @@ class MuxTest {
         assertEquals(-1, fromDyn.read(), "an idle, promised link half-closes at once");
         dynamicSide.goAway(); // the dynamic side's own retire, just too late
         FrameIO.write(toDyn, FrameType.PING, 0, new byte[8]); // its PONG can no longer be sent
-        assertTrue(!down.await(500, TimeUnit.MILLISECONDS), "the link ended on its own: " + why[0]);
+        assertTrue(!closed.down.await(500, TimeUnit.MILLISECONDS), "the link ended on its own: " + closed.why);
         server.shutdownOutput(); // the server has read everything: now the link ends
-        assertTrue(down.await(10, TimeUnit.SECONDS));
-        assertEquals("drained", why[0]);
+        assertTrue(closed.down.await(10, TimeUnit.SECONDS));
+        assertEquals("drained", closed.why);
+    }
+
+    /** A listener that keeps why the link closed and counts down once it did. */
+    private static final class Closed implements Mux.Listener {
+        final CountDownLatch down = new CountDownLatch(1);
+        volatile String why;
+
+        @Override
+        public void linkClosed(Mux mux, String reason) {
+            why = reason;
+            down.countDown();
+        }
     }
 }
