@@ -67,12 +67,13 @@ public final class Bench {
                 + System.getProperty("java.version"));
         servicePort = Service.listen();
         String only = System.getenv("BENCH_ONLY");
-        if ("probe".equals(only) || "5".equals(only) || "3".equals(only)) { // parts only, for finding causes
+        if ("probe".equals(only) || "2".equals(only) || "5".equals(only) || "3".equals(only)) { // parts only, for finding causes
             fixedPort = startFixed("a", 100);
             fixedSock = dir.resolve("a.s").toString();
             ssh = new Ssh(this);
             ssh.startSshd();
-            section(only, "5".equals(only) ? this::tunnelSetup : "3".equals(only) ? this::concurrencyOnly : this::probe);
+            section(only, "5".equals(only) ? this::tunnelSetup : "3".equals(only) ? this::concurrencyOnly
+                    : "2".equals(only) ? this::latencyOnly : this::probe);
             return;
         }
         if ("6-7".equals(System.getenv("BENCH_ONLY"))) { // only idle scale and control (re-runs)
@@ -311,8 +312,27 @@ public final class Bench {
         return new double[] {p50, p99};
     }
 
+    /** BENCH_ONLY=2: section 2 alone, after both tunnels are up. */
+    void latencyOnly() throws Exception {
+        startDynamic("v2", fixedPort);
+        startDynamic("v1", fixedPort, "--protocol=1");
+        v2Port = portOf(fixedSock, "v2", 30_000);
+        v1Port = portOf(fixedSock, "v1", 30_000);
+        ssh.startForward("def", List.of());
+        warmUp(() -> Service.connectBanner(v2Port, 10_000)); // as section 1 leaves the daemons
+        warmUp(() -> Service.connectBanner(v1Port, 20_000));
+        latency();
+    }
+
     void latency() throws Exception {
         double[] plain = echoRow("plain loopback", () -> Service.connectBanner(servicePort, 5000));
+        // The floor of any tunnel made of two relaying processes: six kernel hand-offs per round
+        // trip where plain loopback has two, with no TLS and no framing (plain blocking copies).
+        Relay hop1 = new Relay(servicePort, 0);
+        Relay hop2 = new Relay(hop1.port(), 0);
+        echoRow("plain TCP, 2 relay hops", () -> Service.connectBanner(hop2.port(), 5000));
+        hop2.close();
+        hop1.close();
         double[] ours = echoRow("ours v2", () -> Service.connectBanner(v2Port, 10_000));
         echoRow("ours v1", () -> Service.connectBanner(v1Port, 20_000));
         double[] s = echoRow("ssh -R defaults", () -> Service.connectBanner(ssh.port("def"), 5000));

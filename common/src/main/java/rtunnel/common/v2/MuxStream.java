@@ -21,9 +21,10 @@ import rtunnel.common.relay.Relay;
 /**
  * One session on a {@link Mux}: a local socket and the stream's two directions.
  *
- * <p>Peer to socket: the peer may have at most {@link Mux#WINDOW} bytes unwritten here, and gets
- * WINDOW credit back as the socket takes them. Socket to peer: a {@link StreamPump} reads the
- * socket only while it has credit, so a peer that stops reading stops this stream and nothing else.
+ * <p>Peer to socket: the peer may have at most {@link Mux#WINDOW} bytes unwritten here (more once
+ * {@link WindowBoost} grants it), and gets WINDOW credit back as the socket takes them. Socket to
+ * peer: a {@link StreamPump} reads the socket only while it has credit, so a peer that stops
+ * reading stops this stream and nothing else.
  * FIN in either direction is a half-close; the stream is done when both directions are, or on
  * RESET.
  *
@@ -54,6 +55,9 @@ public final class MuxStream {
     private int queued;
     /** Written to the socket and not yet returned to the peer as credit. */
     private int uncredited;
+    /** Window granted beyond {@link Mux#WINDOW} ({@link WindowBoost}), 0 or its EXTRA. */
+    private int extraWindow;
+    private boolean boostAsked;
     private boolean remoteFin;
     private boolean aborted;
     private boolean inboundDone;
@@ -144,7 +148,7 @@ public final class MuxStream {
             if (cutting) {
                 return;
             }
-            if (queued + len > Mux.WINDOW) {
+            if (queued + len > Mux.WINDOW + extraWindow) {
                 // The peer ignored flow control: this stream cannot be trusted any more.
                 cut = cutting = true;
                 return;
@@ -191,6 +195,14 @@ public final class MuxStream {
         }
         int c = uncredited;
         uncredited = 0;
+        if (!boostAsked && !finished.get()) {
+            // The first quarter window reached the socket: a stream worth a larger window.
+            boostAsked = true;
+            if (WindowBoost.take()) {
+                extraWindow = WindowBoost.EXTRA;
+                c += extraWindow;
+            }
+        }
         return c;
     }
 
@@ -368,6 +380,15 @@ public final class MuxStream {
 
     private void finish() {
         if (finished.compareAndSet(false, true)) {
+            lock.lock();
+            try {
+                if (extraWindow > 0) {
+                    WindowBoost.give();
+                    extraWindow = 0;
+                }
+            } finally {
+                lock.unlock();
+            }
             Relay.closeQuietly(socket);
             mux.removed(this);
         }

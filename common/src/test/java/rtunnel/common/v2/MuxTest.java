@@ -57,18 +57,7 @@ class MuxTest {
 
     /** Starts a service, the two mux ends, and a client port whose connections become streams. */
     private void link(Consumer<Socket> service, Duration pingInterval, Duration pingTimeout) throws Exception {
-        ServerSocket svc = new ServerSocket(0, 50, LO);
-        closeMe.add(svc);
-        Thread.ofVirtual().start(() -> {
-            while (!svc.isClosed()) {
-                try {
-                    Socket s = svc.accept();
-                    Thread.ofVirtual().start(() -> service.accept(s));
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        });
+        ServerSocket svc = service(service);
         ServerSocket linkListen = LinkSocket.listener(); // as both programs' links: batched while busy
         linkListen.bind(new InetSocketAddress(LO, 0), 1);
         closeMe.add(linkListen);
@@ -77,18 +66,8 @@ class MuxTest {
         Socket fix = linkListen.accept();
         closeMe.add(dyn);
         closeMe.add(fix);
-        dynamicSide = new Mux(dyn, dyn.getInputStream(), dyn.getOutputStream(), new Mux.Listener() {
-            @Override
-            public void opened(Mux mux, MuxStream stream) {
-                try {
-                    Socket s = channels ? SocketChannel.open().socket() : new Socket();
-                    s.connect(new InetSocketAddress(LO, svc.getLocalPort()));
-                    stream.attach(s);
-                } catch (IOException e) {
-                    stream.abort(true);
-                }
-            }
-        }, true, pingInterval, pingTimeout, "dyn");
+        dynamicSide = new Mux(dyn, dyn.getInputStream(), dyn.getOutputStream(), connectingTo(svc), true,
+                pingInterval, pingTimeout, "dyn");
         fixedSide = new Mux(fix, fix.getInputStream(), fix.getOutputStream(), new Mux.Listener() {
         }, false, pingInterval, pingTimeout, "fix");
         dynamicSide.start();
@@ -107,6 +86,39 @@ class MuxTest {
                 }
             }
         });
+    }
+
+    /** A service on loopback serving each connection on a virtual thread of its own. */
+    private ServerSocket service(Consumer<Socket> service) throws IOException {
+        ServerSocket svc = new ServerSocket(0, 50, LO);
+        closeMe.add(svc);
+        Thread.ofVirtual().start(() -> {
+            while (!svc.isClosed()) {
+                try {
+                    Socket s = svc.accept();
+                    Thread.ofVirtual().start(() -> service.accept(s));
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        return svc;
+    }
+
+    /** The dynamic end's listener: each stream the peer opens is attached to a connection to {@code svc}. */
+    private Mux.Listener connectingTo(ServerSocket svc) {
+        return new Mux.Listener() {
+            @Override
+            public void opened(Mux mux, MuxStream stream) {
+                try {
+                    Socket s = channels ? SocketChannel.open().socket() : new Socket();
+                    s.connect(new InetSocketAddress(LO, svc.getLocalPort()));
+                    stream.attach(s);
+                } catch (IOException e) {
+                    stream.abort(true);
+                }
+            }
+        };
     }
 
     private static void echo(Socket s) {
@@ -263,20 +275,11 @@ class MuxTest {
     @Test
     @Timeout(30)
     void framesAfterTheDrainingHalfCloseLeaveTheLinkToThePeer() throws Exception {
-        ServerSocket listen = new ServerSocket(0, 1, LO);
-        closeMe.add(listen);
-        Socket dyn = new Socket(LO, listen.getLocalPort());
-        closeMe.add(dyn);
-        Socket server = listen.accept(); // the fixed end, played by hand
-        closeMe.add(server);
         Closed closed = new Closed();
-        dynamicSide = new Mux(dyn, dyn.getInputStream(), dyn.getOutputStream(), closed, true, Duration.ofSeconds(20),
-                Duration.ofSeconds(60), "dyn");
-        dynamicSide.start();
+        Socket server = handPlayedFixedEnd(closed);
         OutputStream toDyn = server.getOutputStream();
         InputStream fromDyn = server.getInputStream();
         FrameIO.write(toDyn, FrameType.GOAWAY, 0, new byte[0]); // the server retires the link first
-        server.setSoTimeout(10_000);
         assertEquals(-1, fromDyn.read(), "an idle, promised link half-closes at once");
         dynamicSide.goAway(); // the dynamic side's own retire, just too late
         FrameIO.write(toDyn, FrameType.PING, 0, new byte[8]); // its PONG can no longer be sent
@@ -284,6 +287,93 @@ class MuxTest {
         server.shutdownOutput(); // the server has read everything: now the link ends
         assertTrue(closed.down.await(10, TimeUnit.SECONDS));
         assertEquals("drained", closed.why);
+    }
+
+    /**
+     * A stream whose socket takes its first quarter window is granted 3 MiB more with its first
+     * WINDOW frame, from the process's budget, which it gives back when it ends; with the budget
+     * spent, a stream keeps the protocol's 1 MiB.
+     */
+    @Test
+    @Timeout(30)
+    void aBusyStreamIsGrantedMoreWindowWhileTheBudgetLasts() throws Exception {
+        channels = true;
+        ServerSocket svc = service(s -> {
+            try (s) {
+                s.getInputStream().transferTo(OutputStream.nullOutputStream());
+            } catch (IOException e) {
+                // reset with its stream
+            }
+        });
+        Socket server = handPlayedFixedEnd(connectingTo(svc));
+        OutputStream toDyn = server.getOutputStream();
+        InputStream fromDyn = server.getInputStream();
+        long before = WindowBoost.left();
+
+        int sent = sendQuarterWindow(toDyn, 1);
+        int credit = firstCredit(fromDyn, 1);
+        assertTrue(credit > WindowBoost.EXTRA && credit - WindowBoost.EXTRA <= sent, "first credit " + credit);
+        assertEquals(before - WindowBoost.EXTRA, WindowBoost.left());
+
+        int spent = 0;
+        while (WindowBoost.take()) {
+            spent++;
+        }
+        try {
+            sent = sendQuarterWindow(toDyn, 3);
+            credit = firstCredit(fromDyn, 3);
+            assertTrue(credit >= Mux.WINDOW / 4 - FrameIO.MAX_PAYLOAD && credit <= sent, "first credit " + credit);
+        } finally {
+            for (int i = 0; i < spent; i++) {
+                WindowBoost.give();
+            }
+        }
+
+        FrameIO.write(toDyn, FrameType.RESET, 1, new byte[] {0});
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (WindowBoost.left() != before && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(before, WindowBoost.left(), "the ended stream gave its extra window back");
+    }
+
+    /** Starts {@link #dynamicSide} over a plain TCP link whose fixed end the test plays: returns that end. */
+    private Socket handPlayedFixedEnd(Mux.Listener listener) throws IOException {
+        ServerSocket listen = new ServerSocket(0, 1, LO);
+        closeMe.add(listen);
+        Socket dyn = new Socket(LO, listen.getLocalPort());
+        closeMe.add(dyn);
+        Socket server = listen.accept();
+        closeMe.add(server);
+        server.setSoTimeout(10_000);
+        dynamicSide = new Mux(dyn, dyn.getInputStream(), dyn.getOutputStream(), listener, true, Duration.ofSeconds(20),
+                Duration.ofSeconds(60), "dyn");
+        dynamicSide.start();
+        return server;
+    }
+
+    /** Opens stream {@code id} and sends it DATA until a quarter window is out; returns the bytes sent. */
+    private static int sendQuarterWindow(OutputStream toDyn, int id) throws IOException {
+        FrameIO.write(toDyn, FrameType.OPEN, id,
+                new OpenInfo(new InetSocketAddress(LO, 40000 + id), new InetSocketAddress(LO, 22)).encode());
+        byte[] chunk = new byte[FrameIO.MAX_PAYLOAD];
+        int sent = 0;
+        while (sent < Mux.WINDOW / 4) {
+            FrameIO.write(toDyn, FrameType.DATA, id, chunk);
+            sent += chunk.length;
+        }
+        return sent;
+    }
+
+    /** The first WINDOW increment the dynamic end sends for stream {@code id}. */
+    private static int firstCredit(InputStream fromDyn, int id) throws IOException {
+        for (int i = 0; i < 100; i++) {
+            Frame f = FrameIO.read(fromDyn);
+            if (f.type() == FrameType.WINDOW && f.stream() == id) {
+                return java.nio.ByteBuffer.wrap(f.payload()).getInt();
+            }
+        }
+        throw new AssertionError("no WINDOW for stream " + id + " in 100 frames");
     }
 
     /** A listener that keeps why the link closed and counts down once it did. */
