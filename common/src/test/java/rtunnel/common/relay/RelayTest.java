@@ -108,4 +108,53 @@ class RelayTest {
             assertNotNull(TlsLink.buffer(raw.getOutputStream()), "the writer held its records, in one kept buffer");
         }
     }
+
+    /**
+     * A v1 session's reader of its TLS link: records that have already arrived go out to the
+     * local socket together, not one write per record (JSSE gives one record per read).
+     */
+    @Test
+    @Timeout(30)
+    void pumpFromATlsLinkWritesRecordsThatArrivedTogetherInOneWrite(@TempDir Path dir) throws Exception {
+        byte[] data = new byte[4 * 16384];
+        new Random(11).nextBytes(data);
+        try (TlsLink link = TlsLink.open(dir)) {
+            SSLSocket client = link.client();
+            LinkSocket serverRaw = link.serverRaw();
+            CompletableFuture<Void> hs = CompletableFuture.runAsync(() -> {
+                try {
+                    link.server().startHandshake();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            client.startHandshake();
+            hs.get(10, TimeUnit.SECONDS);
+            link.clientRaw().holdFlushes(); // four records in one TCP write: all there at the first read
+            client.getOutputStream().write(data);
+            link.clientRaw().sendHeld();
+            client.shutdownOutput();
+            serverRaw.busy(true); // as the session's reader does
+            ByteArrayOutputStream sink = new ByteArrayOutputStream();
+            int[] writes = new int[1];
+            OutputStream counting = new OutputStream() {
+                @Override
+                public void write(int b) {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) {
+                    writes[0]++;
+                    sink.write(b, off, len);
+                }
+            };
+            AtomicLong counter = new AtomicLong();
+            Relay.pumpFromLink(link.server().getInputStream(), counting, counter, new byte[Relay.BUFFER_SIZE],
+                    serverRaw);
+            assertArrayEquals(data, sink.toByteArray());
+            assertEquals(data.length, counter.get());
+            assertEquals(1, writes[0], "writes for four records that arrived together");
+        }
+    }
 }

@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import rtunnel.common.control.TunnelInfo;
 import rtunnel.common.net.IpAddresses;
 import rtunnel.common.protocol.V1;
+import rtunnel.common.relay.HotThreads;
 import rtunnel.common.relay.LinkSocket;
 import rtunnel.common.relay.Relay;
 import rtunnel.common.relay.SocketTuning;
@@ -28,10 +29,12 @@ import rtunnel.common.relay.SocketTuning;
  * One v1 tunnel: a fresh client port, keepalives while nobody comes, then one client session
  * relayed through the TLS link. When either end closes, the tunnel ends (SPEC A3 step 9).
  *
- * <p>Threads: the tunnel's own thread accepts on the client port, sends keepalives and START,
- * then copies client to peer; a second virtual thread reads the peer from the start, so a link
- * that closes while waiting ends the tunnel at once, and later copies peer to client. Only the
- * tunnel's own thread writes to the TLS socket.
+ * <p>Threads: the tunnel's own thread accepts on the client port, sends keepalives and START;
+ * a second virtual thread reads the peer from the start, so a link that closes while waiting ends
+ * the tunnel at once. Once a session runs, each direction's copy moves to a platform thread
+ * ({@link HotThreads}, while the budget allows; a virtual thread's wake-up costs a second hand-off)
+ * and the virtual thread that started it waits for it. Only the client-to-peer copy writes to the
+ * TLS socket after START.
  */
 final class V1Tunnel extends Tunnel {
     private static final Logger log = LoggerFactory.getLogger(V1Tunnel.class);
@@ -139,11 +142,13 @@ final class V1Tunnel extends Tunnel {
         long started = System.nanoTime();
         String from = IpAddresses.format(c.getInetAddress()) + ":" + c.getPort();
         log.info("tunnel {}: session from {} started", id, from);
-        try {
-            Relay.pump(c.getInputStream(), tls.getOutputStream(), bytesOut, new byte[Relay.BUFFER_SIZE], link());
-        } catch (IOException e) {
-            log.debug("tunnel {}: client to peer ended: {}", id, e.toString());
-        }
+        onHotThread("-to-peer", () -> {
+            try {
+                Relay.pump(c.getInputStream(), tls.getOutputStream(), bytesOut, new byte[Relay.BUFFER_SIZE], link());
+            } catch (IOException e) {
+                log.debug("tunnel {}: client to peer ended: {}", id, e.toString());
+            }
+        });
         close();
         log.info("tunnel {}: session from {} ended: {} bytes from client, {} bytes to client, {} ms", id, from,
                 bytesOut.get(), bytesIn.get(), (System.nanoTime() - started) / 1_000_000);
@@ -169,15 +174,38 @@ final class V1Tunnel extends Tunnel {
             OutputStream out = c.getOutputStream();
             out.write(buffer, 0, n);
             bytesIn.addAndGet(n);
-            LinkSocket link = link();
-            if (link != null) {
-                link.busy(true); // a session: read the link through a buffer (this is its reader)
-            }
-            Relay.pump(in, out, bytesIn, buffer);
+            onHotThread("-to-client", () -> {
+                try {
+                    LinkSocket link = link();
+                    if (link != null) {
+                        link.busy(true); // a session: read the link through a buffer (this is its reader)
+                        Relay.pumpFromLink(in, out, bytesIn, buffer, link);
+                    } else {
+                        Relay.pump(in, out, bytesIn, buffer);
+                    }
+                } catch (IOException e) {
+                    log.debug("tunnel {}: peer to client ended: {}", id, e.toString());
+                }
+            });
         } catch (IOException e) {
             log.debug("tunnel {}: peer to client ended: {}", id, e.toString());
         } finally {
             close();
+        }
+    }
+
+    /** Runs {@code copy} on a platform thread if the budget allows (else here) and waits for it. */
+    private void onHotThread(String suffix, Runnable copy) {
+        if (!HotThreads.tryAcquire()) {
+            copy.run();
+            return;
+        }
+        Thread t = HotThreads.startAcquired("tunnel-" + id + suffix, copy);
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close(); // the copy ends with the sockets
         }
     }
 
