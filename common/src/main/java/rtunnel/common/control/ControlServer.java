@@ -30,6 +30,8 @@ public final class ControlServer implements AutoCloseable {
     private static final int READ_TIMEOUT_MS = 30_000;
     private static final int MAX_REQUESTS = 1000;
     private static final int MAX_CONNECTIONS = 256;
+    /** Connections the kernel queues for the accept thread (a flood of 40 at once filled 16: RelHostileInputIT). */
+    private static final int BACKLOG = 128;
     private final java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(MAX_CONNECTIONS);
     /** How long and how much a refused peer may still send before the close; see refuse(). */
     private static final int LINGER_MS = 2_000;
@@ -53,7 +55,9 @@ public final class ControlServer implements AutoCloseable {
         try {
             Files.createDirectories(path.toAbsolutePath().getParent());
             s = AFUNIXServerSocket.newInstance();
-            s.bind(AFUNIXSocketAddress.of(path), 16);
+            // Room for a burst: a client whose connect finds the queue full gets EAGAIN at once
+            // when its socket is non-blocking (any virtual thread's is), not a wait.
+            s.bind(AFUNIXSocketAddress.of(path), BACKLOG);
             Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
         } catch (IOException e) {
             throw RtunnelException.failure("cannot create control socket " + path + ": " + e.getMessage()
