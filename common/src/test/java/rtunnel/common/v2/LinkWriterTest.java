@@ -32,6 +32,7 @@ class LinkWriterTest {
             try (LinkSocket raw = new LinkSocket(); ) {
                 raw.connect(l.getLocalSocketAddress());
                 try (Socket peer = l.accept()) {
+                    peer.setSoTimeout(30_000); // a lost write fails the test instead of hanging it
                     raw.busy(true);
                     AtomicReference<String> failure = new AtomicReference<>();
                     LinkWriter w = new LinkWriter(raw.getOutputStream(), raw, "t", failure::set);
