@@ -22,7 +22,7 @@ import rtunnel.common.relay.Relay;
  * One session on a {@link Mux}: a local socket and the stream's two directions.
  *
  * <p>Peer to socket: the peer may have at most {@link Mux#WINDOW} bytes unwritten here (more once
- * {@link WindowBoost} grants it), and gets WINDOW credit back as the socket takes them. Socket to
+ * its {@link ReceiveWindow} grants it), and gets WINDOW credit back as the socket takes them. Socket to
  * peer: a {@link StreamPump} reads the socket only while it has credit, so a peer that stops
  * reading stops this stream and nothing else.
  * FIN in either direction is a half-close; the stream is done when both directions are, or on
@@ -51,11 +51,7 @@ public final class MuxStream {
     private final AtomicLong fromPeer = new AtomicLong();
     private final AtomicBoolean finished = new AtomicBoolean();
     private int queued;
-    /** Written to the socket and not yet returned to the peer as credit. */
-    private int uncredited;
-    /** Window granted beyond {@link Mux#WINDOW} ({@link WindowBoost}), 0 or its EXTRA. */
-    private int extraWindow;
-    private boolean boostAsked;
+    private final ReceiveWindow window = new ReceiveWindow();
     private boolean remoteFin;
     private boolean aborted;
     private boolean inboundDone;
@@ -146,7 +142,7 @@ public final class MuxStream {
             if (cutting) {
                 return;
             }
-            if (queued + len > Mux.WINDOW + extraWindow) {
+            if (queued + len > window.limit()) {
                 // The peer ignored flow control: this stream cannot be trusted any more.
                 cut = cutting = true;
                 return;
@@ -184,26 +180,7 @@ public final class MuxStream {
     /** Under the lock: {@code n} bytes reached the socket. Returns the credit to send now, or 0. */
     private int wrote(int n) {
         fromPeer.addAndGet(n);
-        uncredited += n;
-        // Credit in batches of a quarter of this stream's window (1 MiB once boosted): a WINDOW
-        // frame costs a TLS record, a hand-off to the writer and a wake-up of the peer's pump (user
-        // to service, make bench probe: 293-305 MB/s with an eighth, 333-345 with a quarter; with
-        // the boost, a quarter of 4 MiB rather than of 1 MiB: 758-794 vs 642-775 MB/s down in three
-        // alternating pairs). The sender keeps 3/4 of its window in flight.
-        if (uncredited < (Mux.WINDOW + extraWindow) / 4 || remoteFin) {
-            return 0;
-        }
-        int c = uncredited;
-        uncredited = 0;
-        if (!boostAsked && !finished.get()) {
-            // The first quarter window reached the socket: a stream worth a larger window.
-            boostAsked = true;
-            if (WindowBoost.take()) {
-                extraWindow = WindowBoost.EXTRA;
-                c += extraWindow;
-            }
-        }
-        return c;
+        return window.wrote(n, remoteFin);
     }
 
     /** Direct mode, under the lock: the drain thread takes over the backlog and the end. */
@@ -382,10 +359,7 @@ public final class MuxStream {
         if (finished.compareAndSet(false, true)) {
             lock.lock();
             try {
-                if (extraWindow > 0) {
-                    WindowBoost.give();
-                    extraWindow = 0;
-                }
+                window.release();
             } finally {
                 lock.unlock();
             }

@@ -308,15 +308,15 @@ class MuxTest {
         Socket server = handPlayedFixedEnd(connectingTo(svc));
         OutputStream toDyn = server.getOutputStream();
         InputStream fromDyn = server.getInputStream();
-        long before = WindowBoost.left();
+        long before = ReceiveWindow.left();
 
         int sent = sendQuarterWindow(toDyn, 1);
         int credit = firstCredit(fromDyn, 1);
-        assertTrue(credit > WindowBoost.EXTRA && credit - WindowBoost.EXTRA <= sent, "first credit " + credit);
-        assertEquals(before - WindowBoost.EXTRA, WindowBoost.left());
+        assertTrue(credit > ReceiveWindow.EXTRA && credit - ReceiveWindow.EXTRA <= sent, "first credit " + credit);
+        assertEquals(before - ReceiveWindow.EXTRA, ReceiveWindow.left());
 
         int spent = 0;
-        while (WindowBoost.take()) {
+        while (ReceiveWindow.take()) {
             spent++;
         }
         try {
@@ -325,16 +325,16 @@ class MuxTest {
             assertTrue(credit >= Mux.WINDOW / 4 - FrameIO.MAX_PAYLOAD && credit <= sent, "first credit " + credit);
         } finally {
             for (int i = 0; i < spent; i++) {
-                WindowBoost.give();
+                ReceiveWindow.give();
             }
         }
 
         FrameIO.write(toDyn, FrameType.RESET, 1, new byte[] {0});
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (WindowBoost.left() != before && System.nanoTime() < deadline) {
+        while (ReceiveWindow.left() != before && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
-        assertEquals(before, WindowBoost.left(), "the ended stream gave its extra window back");
+        assertEquals(before, ReceiveWindow.left(), "the ended stream gave its extra window back");
     }
 
     /** Starts {@link #dynamicSide} over a plain TCP link whose fixed end the test plays: returns that end. */
