@@ -23,6 +23,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 
 import rtunnel.common.protocol.V1;
+import rtunnel.common.relay.SocketTuning;
 import rtunnel.common.tls.TlsContexts;
 import rtunnel.common.v2.Frame;
 import rtunnel.common.v2.FrameIO;
@@ -81,6 +82,7 @@ public final class DialRehearsal {
     /** The fixed side of one link, then one session over it; true when the greeting came back. */
     private static boolean serve(ServerSocket server, SSLContext ctx) throws IOException {
         try (Socket raw = server.accept()) {
+            SocketTuning.tune(raw);
             InputStream rawIn = raw.getInputStream();
             if (!Arrays.equals(rawIn.readNBytes(V1.MESSAGE_LENGTH), V1.MAGIC)) {
                 return false;
