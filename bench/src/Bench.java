@@ -389,9 +389,10 @@ public final class Bench {
      * 64 sessions over {@code ports}, after rounds of warm-up for {@code warmNanos} (one round at
      * least, 60 at most): every JVM on the path gets its JIT done, which for eight fresh
      * dynamic_rtunnels, each with an eighth of the traffic, takes about eight times the traffic
-     * one needs (BENCH_ONLY=3 here: 357 MB/s in the first round, ~570 after ten).
+     * one needs (BENCH_ONLY=3 here: 357 MB/s in the first round, ~570 after ten). Returns the
+     * median round's {aggregate MB/s, min per-session MB/s}.
      */
-    void concurrencyRow(String name, int[] ports, long warmNanos) throws Exception {
+    double[] concurrentMedian(String name, int[] ports, long warmNanos) throws Exception {
         long end = System.nanoTime() + warmNanos;
         double[] warm = concurrent(ports, CONC_SIZE);
         int rounds = 1;
@@ -405,7 +406,11 @@ public final class Bench {
             System.out.printf("   %s: run %d %.0f MB/s%n", name, i + 1, runs[i][0]);
         }
         Arrays.sort(runs, (a, b) -> Double.compare(a[0], b[0]));
-        double[] r = runs[RUNS / 2];
+        return runs[RUNS / 2];
+    }
+
+    void concurrencyRow(String name, int[] ports, long warmNanos) throws Exception {
+        double[] r = concurrentMedian(name, ports, warmNanos);
         double single = report.throughput.get("ours v2")[0];
         double fair = r[0] / 64;
         report.row("3", "64 sessions over " + name + ": aggregate / min session (down)",
@@ -414,6 +419,22 @@ public final class Bench {
                 "≥ single", r[0] >= single);
         report.target("3", name + ": min session / fair share", String.format("%.2f", r[1] / fair), "≥ 0.25",
                 r[1] / fair >= 0.25);
+    }
+
+    /**
+     * The same 64 sessions through one plain relay hop (the bench's blocking relay, no TLS, no
+     * framing) beside that hop's own single session: what 64 parallel flows cost on this machine
+     * before any tunnel is involved.
+     */
+    void plainConcurrencyRow() throws Exception {
+        Relay hop = new Relay(servicePort, 0);
+        Opener o = () -> Service.connectBanner(hop.port(), 5000);
+        warmUp(o);
+        double single = transfer(o, true, SIZE);
+        double[] r = concurrentMedian("plain relay hop", new int[] {hop.port()}, WARM_NANOS / 4);
+        report.row("3", "64 sessions over 1 plain relay hop: aggregate vs its single session (down)",
+                String.format("%.0f vs %.0f MB/s (%.2f)", r[0], single, r[0] / single));
+        hop.close();
     }
 
     /** BENCH_ONLY=3: the single-session figure it is compared with, then section 3. */
@@ -425,6 +446,7 @@ public final class Bench {
     }
 
     void concurrency() throws Exception {
+        plainConcurrencyRow();
         concurrencyRow("1 tunnel", new int[] {v2Port}, WARM_NANOS);
         List<String> names = new ArrayList<>();
         for (int i = 1; i <= 8; i++) {
