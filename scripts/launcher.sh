@@ -148,5 +148,6 @@ if [ -n "$train" ]; then
             -cp "$tcp" $lesson </dev/null >/dev/null 2>&1 &
     fi
 fi
+set -f # the options above are split into words, never expanded as file names (jitwait's patterns)
 exec "$jdk/bin/java" -XX:+UseSerialGC $jit $jitwait $cds $native \
     ${RTUNNEL_JAVA_OPTS:-} -cp "${cp%:}${all:+:$all}" @MAIN@ "$@"
