@@ -118,14 +118,20 @@ native="--enable-native-access=ALL-UNNAMED"
 # dynamic_rtunnel's start runs on someone's clock (a tunnel coming up, a reconnect), and most of what
 # it runs, it runs once: options, the JDK's TLS and crypto set-up, the handshake. On two cores,
 # compiling that code costs more than interpreting it, so the JIT waits ten times longer than usual
-# for everything but the data path (TLS records, AES-GCM, sockets, buffers, locks and our own
-# classes), which compiles as soon as usual. Measured with interleaved starts: 359 -> 312 ms to a
-# session through the tunnel; throughput the same.
+# for everything but the data path, which compiles as soon as usual: TLS records, AES-GCM, sockets,
+# buffers, locks, our own classes, and the JDK classes they call that the JIT's log showed reaching
+# C2 only 11-38 s into a transfer otherwise (thread-local buffer caches, Unsafe copies, the
+# selector's hash sets, streams). Measured with interleaved starts: ~350 -> ~300 ms to a session
+# through the tunnel; throughput the same.
 jitwait=""
 if [ @NAME@ = dynamic_rtunnel ] && [ -z "$jit" ]; then
     jitwait="-XX:CompileThresholdScaling=10 -XX:CompileCommand=quiet"
-    for p in com/sun/crypto/provider sun/security/ssl sun/nio/ch java/nio java/net java/util/concurrent rtunnel; do
-        jitwait="$jitwait -XX:CompileCommand=CompileThresholdScaling,$p/*.*,0.1"
+    for c in 'com/sun/crypto/provider/*' 'javax/crypto/*' 'sun/security/ssl/*' 'sun/nio/ch/*' 'java/nio/*' \
+            'java/net/*' 'java/io/*' 'java/util/concurrent/*' 'jdk/internal/misc/*' 'java/lang/ThreadLocal*' \
+            'java/util/HashMap*' 'java/util/HashSet*' 'java/util/ArrayList*' 'java/util/ArrayDeque*' \
+            'java/util/Objects' 'java/util/Arrays' 'java/lang/invoke/Invokers$Holder' \
+            'java/lang/invoke/DirectMethodHandle$Holder' 'rtunnel/*'; do
+        jitwait="$jitwait -XX:CompileCommand=CompileThresholdScaling,$c.*,0.1"
     done
 fi
 # One training at a time per archive (a lock directory; one left behind by a killed training
