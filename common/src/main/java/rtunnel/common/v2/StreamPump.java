@@ -111,19 +111,23 @@ final class StreamPump {
                 System.arraycopy(prefix, off, in0, 0, n);
                 sendData(in0, n, frames);
             }
+            boolean drained = false;
             while (true) {
                 int allowed = awaitCredit(in0.length);
                 if (allowed < 0) {
                     return;
                 }
+                if (drained) {
+                    // The last read took less than it asked for: the socket's queue was empty
+                    // then, so wait for more before asking (an echo's keystroke costs no read
+                    // that finds nothing).
+                    waitFor(sel, this::isCut);
+                }
                 int n = ch.read(ByteBuffer.wrap(in0, 0, allowed));
                 if (n < 0) {
                     break;
                 }
-                if (n == 0) {
-                    waitFor(sel, this::isCut);
-                    continue;
-                }
+                drained = n < allowed;
                 sendData(in0, n, frames);
             }
             mux.send(FrameType.FIN, id, NO_BYTES);
@@ -190,8 +194,7 @@ final class StreamPump {
         if (cutNow.getAsBoolean()) {
             throw new IOException("stream reset");
         }
-        sel.select(SELECT_MILLIS);
-        sel.selectedKeys().clear();
+        sel.select(key -> { }, SELECT_MILLIS); // one key, nothing to dispatch: no selected-key set
         if (cutNow.getAsBoolean()) {
             throw new IOException("stream reset");
         }
