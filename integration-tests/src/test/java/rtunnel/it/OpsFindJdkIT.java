@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +19,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import rtunnel.it.support.Launchers;
 import rtunnel.it.support.Procs;
+import rtunnel.it.support.SecFiles;
 
 /**
  * {@code find-jdk}, which the launchers source on every start, with neither JAVA_HOME nor
@@ -97,7 +97,7 @@ class OpsFindJdkIT {
     private static Path executable(Path file, String text) throws IOException {
         Files.createDirectories(file.getParent());
         Files.writeString(file, text);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+        SecFiles.chmod(file, "rwxr-xr-x");
         return file;
     }
 }
