@@ -74,7 +74,10 @@ class OpsFindJdkIT {
                 Map.of("PATH", path + ":/usr/bin:/bin", "JAVA_HOME", "", "RTUNNEL_JAVA_HOME", ""), new byte[0], RUN);
     }
 
-    /** The JDK directories in the places find-jdk scans whose java is {@code home}'s (links to it included). */
+    /**
+     * The JDK directories in the places find-jdk scans whose java is {@code home}'s, as readlink
+     * would name them: no linked directory (default-java), whose name would outlive a change of JDK.
+     */
     private static List<String> installedAs(Path home) throws IOException {
         List<String> found = new ArrayList<>();
         for (Path dir : List.of(Path.of("/usr/lib/jvm"), Path.of("/opt/java"), Path.of("/opt"), Path.of("/usr/local/lib/jvm"))) {
@@ -83,7 +86,8 @@ class OpsFindJdkIT {
             }
             try (Stream<Path> entries = Files.list(dir)) {
                 for (Path d : entries.toList()) {
-                    boolean scanned = !dir.equals(Path.of("/opt")) || d.getFileName().toString().startsWith("jdk");
+                    boolean scanned = (!dir.equals(Path.of("/opt")) || d.getFileName().toString().startsWith("jdk"))
+                            && !Files.isSymbolicLink(d);
                     Path java = d.resolve("bin/java");
                     if (scanned && Files.exists(java) && Files.isSameFile(java, home.resolve("bin/java"))) {
                         found.add(d.toString());
