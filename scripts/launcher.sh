@@ -114,6 +114,11 @@ fi
 # and leaving the flag out keeps class data sharing's optimized module handling on.
 # Nor does it need the performance-data file every JVM creates in /tmp for jstat and jps.
 native="--enable-native-access=ALL-UNNAMED"
+# The server's busy links make their sockets blocking again (LinkSocket.blockReads: a wait is one
+# read, not three calls), which the JDK offers no call for. Not for dynamic_rtunnel, whose link
+# is never made non-blocking (and whose start would lose ~10 ms: class archives keep no
+# optimized module graph when packages are opened).
+[ @NAME@ = fixed_rtunnel ] && native="$native --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED"
 [ -n "$jit" ] && native="-XX:-UsePerfData"
 # dynamic_rtunnel's start runs on someone's clock (a tunnel coming up, a reconnect), and most of what
 # it runs, it runs once: options, the JDK's TLS and crypto set-up, the handshake. On two cores,

@@ -3,6 +3,7 @@ package rtunnel.dynamic;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.Arrays;
 
 import javax.net.ssl.SSLContext;
@@ -25,7 +26,7 @@ import rtunnel.common.v2.V2Wire;
  */
 final class Dialer {
     private static final Logger log = LoggerFactory.getLogger(Dialer.class);
-    private static final int CONNECT_TIMEOUT_MILLIS = 10_000;
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
     /** A link through TLS; {@code v2} when the server selected {@code rtunnel/2}. */
     record Dialed(Socket raw, SSLSocket tls, boolean v2) {
@@ -100,20 +101,25 @@ final class Dialer {
     }
 
     private Dialed dial(java.util.function.Consumer<Socket> holder, boolean narrow) throws Failed {
+        // No timed call touches the socket (deadlines close it instead), so it stays blocking for
+        // a v2 link's reader; the caller's thread is a platform one for the same reason.
         Socket raw = new LinkSocket();
         holder.accept(raw);
-        try {
-            if (config.sourceIp() != null) {
-                raw.bind(new InetSocketAddress(config.sourceIp(), 0));
+        try (Deadline deadline = new Deadline(raw, CONNECT_TIMEOUT)) {
+            try {
+                if (config.sourceIp() != null) {
+                    raw.bind(new InetSocketAddress(config.sourceIp(), 0));
+                }
+                raw.connect(new InetSocketAddress(config.remoteIp(), config.remotePort()));
+            } catch (IOException e) {
+                Relay.closeQuietly(raw);
+                throw new Failed(LinkOutcome.CONNECT_FAILED, "cannot connect to " + server + ": "
+                        + (deadline.expired() ? "connect timed out" : e.getMessage()));
             }
-            raw.connect(new InetSocketAddress(config.remoteIp(), config.remotePort()), CONNECT_TIMEOUT_MILLIS);
-        } catch (IOException e) {
-            Relay.closeQuietly(raw);
-            throw new Failed(LinkOutcome.CONNECT_FAILED, "cannot connect to " + server + ": " + e.getMessage());
         }
-        try {
+        Deadline deadline = new Deadline(raw, V1.HANDSHAKE_TIMEOUT);
+        try (deadline) {
             SocketTuning.tune(raw);
-            raw.setSoTimeout((int) V1.HANDSHAKE_TIMEOUT.toMillis());
             raw.getOutputStream().write(V1.MAGIC);
             byte[] answer = raw.getInputStream().readNBytes(V1.MESSAGE_LENGTH);
             if (!Arrays.equals(answer, V1.MAGIC)) {
@@ -131,6 +137,9 @@ final class Dialer {
             return new Dialed(raw, tls, v2);
         } catch (javax.net.ssl.SSLHandshakeException e) {
             Relay.closeQuietly(raw);
+            if (deadline.expired()) {
+                throw new Failed(LinkOutcome.REFUSED, "TLS handshake with " + server + " failed: Read timed out");
+            }
             if (e.getCause() instanceof java.security.cert.CertificateException c) {
                 log.error("{}", c.getMessage());
                 throw new Failed(LinkOutcome.REFUSED, "refused to talk to " + server + ": its certificate failed "
@@ -140,8 +149,8 @@ final class Dialer {
                     serverAlert(e));
         } catch (IOException e) {
             Relay.closeQuietly(raw);
-            throw new Failed(LinkOutcome.REFUSED, "handshake with " + server + " failed: " + e.getMessage(),
-                    serverAlert(e));
+            throw new Failed(LinkOutcome.REFUSED, "handshake with " + server + " failed: "
+                    + (deadline.expired() ? "Read timed out" : e.getMessage()), serverAlert(e));
         } catch (Failed e) {
             Relay.closeQuietly(raw);
             throw e;

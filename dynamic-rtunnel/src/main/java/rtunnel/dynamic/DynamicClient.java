@@ -154,7 +154,9 @@ final class DynamicClient {
         }
         currentV2 = link;
         lastPort = link.port();
-        Thread alarm = config.alarm().isZero() ? null : Thread.ofVirtual().name("alarm").start(this::rotateForever);
+        // A platform thread: it dials, and a socket a virtual thread has used is non-blocking for good.
+        Thread alarm = config.alarm().isZero() ? null
+                : Thread.ofPlatform().daemon(true).name("alarm").start(this::rotateForever);
         try {
             // Wait for the current link to end; after a rotation the current one is the new link.
             for (V2Link l = link; ; ) {

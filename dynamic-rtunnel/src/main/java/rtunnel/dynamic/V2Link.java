@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.Arrays;
@@ -16,6 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import rtunnel.common.net.IpAddresses;
+import rtunnel.common.relay.LinkSocket;
 import rtunnel.common.relay.Relay;
 import rtunnel.common.relay.SocketTuning;
 import rtunnel.common.v2.Frame;
@@ -74,9 +74,9 @@ final class V2Link {
         Socket raw = d.raw();
         InputStream in = d.tls().getInputStream();
         OutputStream out = d.tls().getOutputStream();
-        raw.setSoTimeout((int) V2Wire.HANDSHAKE_TIMEOUT.toMillis());
         byte[] key = config.password().secretBytes();
-        try {
+        Deadline deadline = new Deadline(raw, V2Wire.HANDSHAKE_TIMEOUT); // not a read timeout: see Deadline
+        try (deadline) {
             Frame f = read(in, FrameType.CHALLENGE);
             Handshake.Challenge challenge = Handshake.Challenge.decode(f.payload());
             byte[] binding = V2Auth.channelBinding(d.tls().getSession().getPeerCertificates()[0]);
@@ -104,12 +104,18 @@ final class V2Link {
             port = w.port();
             Duration interval = Duration.ofSeconds(Math.max(1, w.pingIntervalSeconds()));
             Duration timeout = Duration.ofSeconds(Math.max(w.pingIntervalSeconds() + 1, w.pingTimeoutSeconds()));
-            raw.setSoTimeout(0);
+            deadline.close();
+            if (raw instanceof LinkSocket link) {
+                link.keepBlocking(); // the link's reader waits in one read, on a platform thread
+            }
             mux = new Mux(raw, in, out, new Streams(), true, interval, timeout, "link-" + tunnelId);
             mux.start();
             log.info("connected to {} as {} (protocol 2, {}): tunnel {} on port {}", server, config.hostname(),
                     d.tls().getSession().getProtocol(), tunnelId, port);
-        } catch (SocketTimeoutException e) {
+        } catch (IOException e) {
+            if (!deadline.expired()) {
+                throw e;
+            }
             throw new IOException("the server did not finish the v2 handshake within "
                     + V2Wire.HANDSHAKE_TIMEOUT.toSeconds() + " s");
         } finally {

@@ -1,12 +1,18 @@
 package rtunnel.common.relay;
 
+import java.io.FileDescriptor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.SocketImpl;
 import java.util.concurrent.locks.ReentrantLock;
+
+import org.slf4j.LoggerFactory;
 
 /**
  * The TCP socket beneath a TLS link, with fewer system calls while the link is busy. JSSE reads
@@ -26,6 +32,7 @@ public final class LinkSocket extends Socket {
 
     private LinkInput in;
     private HeldOutput out;
+    private volatile boolean readsBlock;
 
     @Override
     public synchronized InputStream getInputStream() throws IOException {
@@ -73,6 +80,38 @@ public final class LinkSocket extends Socket {
     }
 
     /**
+     * Puts the socket in blocking mode ({@code true}) or back in non-blocking mode. The JDK makes a
+     * socket non-blocking for good once a virtual thread or a timeout has used it (every link:
+     * handshakes have deadlines, idle readers are virtual), and a platform thread then reads it in
+     * three calls when nothing is waiting: a read that finds nothing, a poll, the read. Blocking,
+     * it is one read that waits in the kernel: two system calls fewer per hop of a round trip.
+     * Only for a link's reader on a platform thread, and only while no virtual thread can write:
+     * a virtual thread in a blocking write holds its carrier, and a close does not release it.
+     * Needs {@code --add-opens java.base/java.net} and {@code java.base/sun.nio.ch} (the
+     * launchers give them); without them it changes nothing and returns false.
+     */
+    public boolean blockReads(boolean block) {
+        boolean done = FdMode.set(this, block); // non-blocking before writers hear of it
+        readsBlock = block && done;
+        return done;
+    }
+
+    /**
+     * For a socket no timed call and no virtual thread has used, so still blocking as the JDK made
+     * it: it stays so for good. Its link's reader stays on a platform thread, and virtual threads
+     * hand their writes to one ({@link #readsBlock}): a virtual thread's write would turn it
+     * non-blocking (safely, but then each wait is three calls again).
+     */
+    public void keepBlocking() {
+        readsBlock = true;
+    }
+
+    /** True while {@link #blockReads} or {@link #keepBlocking} has the socket blocking: virtual threads must not write. */
+    public boolean readsBlock() {
+        return readsBlock;
+    }
+
+    /**
      * True when a whole TLS record has arrived and is waiting in the busy link's buffer: JSSE
      * can read it without waiting for the network.
      */
@@ -93,6 +132,63 @@ public final class LinkSocket extends Socket {
                 return s;
             }
         };
+    }
+
+    /** The blocking mode of a {@link Socket}'s file descriptor, through the JDK's own classes. */
+    static final class FdMode {
+        private static final Field IMPL;
+        private static final Field DELEGATE;
+        private static final Field FD;
+        private static final Method CONFIGURE;
+
+        static {
+            Field impl = null;
+            Field delegate = null;
+            Field fd = null;
+            Method configure = null;
+            try {
+                impl = Socket.class.getDeclaredField("impl");
+                delegate = Class.forName("java.net.DelegatingSocketImpl").getDeclaredField("delegate");
+                fd = SocketImpl.class.getDeclaredField("fd");
+                configure = Class.forName("sun.nio.ch.IOUtil")
+                        .getDeclaredMethod("configureBlocking", FileDescriptor.class, boolean.class);
+                impl.setAccessible(true);
+                delegate.setAccessible(true);
+                fd.setAccessible(true);
+                configure.setAccessible(true);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                LoggerFactory.getLogger(LinkSocket.class).debug("link reads stay non-blocking: {}", e.toString());
+                configure = null;
+            }
+            IMPL = impl;
+            DELEGATE = delegate;
+            FD = fd;
+            CONFIGURE = configure;
+        }
+
+        static boolean available() {
+            return CONFIGURE != null;
+        }
+
+        static boolean set(Socket s, boolean block) {
+            if (CONFIGURE == null) {
+                return false;
+            }
+            try {
+                Object impl = IMPL.get(s);
+                if (DELEGATE.getDeclaringClass().isInstance(impl)) {
+                    impl = DELEGATE.get(impl);
+                }
+                FileDescriptor fd = (FileDescriptor) FD.get(impl);
+                if (fd == null || !fd.valid()) {
+                    return false;
+                }
+                CONFIGURE.invoke(null, fd, block);
+                return true;
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return false; // closed meanwhile, or not a JDK socket: the mode stays as it was
+            }
+        }
     }
 
     /** One reader at a time (JSSE reads under its own lock). */

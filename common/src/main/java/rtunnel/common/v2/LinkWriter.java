@@ -6,6 +6,9 @@ import java.net.Socket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
@@ -20,6 +23,12 @@ import rtunnel.common.relay.LinkSocket;
  * waits for the lock or for room in the link, while the peer's reader may be waiting for it.
  * Several frames written at once (a pump's batch) leave in one TCP write when the link is a
  * {@link LinkSocket}, instead of one write per TLS record.
+ *
+ * <p>While the link's socket {@linkplain LinkSocket#readsBlock blocks}, a virtual thread never
+ * writes to it (a blocking write would hold its carrier, and closing the link would not release
+ * it): its write goes to the link's platform thread ({@code …-write}, started when needed, gone
+ * after two idle seconds), and it waits for that. Whether the socket blocks changes only under the
+ * lock ({@link #tryLocked}), so a writer checks it once it holds the lock.
  */
 final class LinkWriter {
     /** Work done while holding the link's lock. */
@@ -35,6 +44,8 @@ final class LinkWriter {
     private final ConcurrentLinkedQueue<Pending> waiting = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<byte[]> later = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean laterRunning = new AtomicBoolean();
+    private final LinkedBlockingQueue<Runnable> handed = new LinkedBlockingQueue<>();
+    private final AtomicBoolean platformRunning = new AtomicBoolean();
     /** This side's half of the link is closed ({@link #shutOutput}); guarded by {@link #lock}. */
     private boolean shut;
 
@@ -55,17 +66,84 @@ final class LinkWriter {
     void write(byte[] buf, int off, int len) throws IOException {
         Pending mine = new Pending(buf, off, len);
         waiting.add(mine);
-        lock.lock();
-        try {
-            while (!mine.done) {
-                sendWaiting();
-            }
-        } finally {
-            lock.unlock();
+        if (!sendUntilSent(mine)) {
+            onPlatform(() -> sendUntilSent(mine));
         }
         if (mine.failed != null) {
             throw mine.failed;
         }
+    }
+
+    /** Sends queued writes until {@code mine} is out; false, {@code mine} still queued, if this thread may not write. */
+    private boolean sendUntilSent(Pending mine) {
+        lock.lock();
+        try {
+            while (!mine.done) {
+                if (mayNotWrite()) {
+                    return false;
+                }
+                sendWaiting();
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under the lock: a virtual thread while the socket blocks. */
+    private boolean mayNotWrite() {
+        return link != null && link.readsBlock() && Thread.currentThread().isVirtual();
+    }
+
+    /**
+     * Runs {@code work} on the link's platform thread and waits for it, uninterrupted: a caller
+     * may reuse its buffer only once its frames are out.
+     */
+    private <T> T onPlatform(Locked<T> work) throws IOException {
+        FutureTask<T> task = new FutureTask<>(work::run);
+        hand(task);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return task.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof IOException io) {
+                        throw io;
+                    }
+                    if (e.getCause() instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw new IllegalStateException(e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void hand(Runnable r) {
+        handed.add(r);
+        if (platformRunning.compareAndSet(false, true)) {
+            Thread.ofPlatform().daemon().name(label + "-write").start(this::runHanded);
+        }
+    }
+
+    private void runHanded() {
+        do {
+            try {
+                for (Runnable r; (r = handed.poll(2, TimeUnit.SECONDS)) != null; ) {
+                    r.run();
+                }
+            } catch (InterruptedException e) {
+                // ends the thread; whatever is queued starts another below
+            }
+            platformRunning.set(false);
+        } while (!handed.isEmpty() && platformRunning.compareAndSet(false, true));
     }
 
     /** Under the lock: every queued write, oldest first. */
@@ -133,6 +211,18 @@ final class LinkWriter {
     void shutOutput(Socket raw) throws IOException {
         lock.lock();
         try {
+            if (mayNotWrite()) {
+                lock.unlock();
+                try {
+                    onPlatform(() -> {
+                        shutOutput(raw);
+                        return null;
+                    });
+                } finally {
+                    lock.lock(); // for the finally below
+                }
+                return;
+            }
             if (!shut) {
                 shut = true;
                 out.flush();
@@ -170,6 +260,20 @@ final class LinkWriter {
             return false;
         }
         try {
+            if (mayNotWrite()) {
+                lock.unlock();
+                try {
+                    return onPlatform(() -> {
+                        try {
+                            return tryWrite(frame, millis);
+                        } catch (InterruptedException e) {
+                            return false;
+                        }
+                    });
+                } finally {
+                    lock.lock(); // for the finally below
+                }
+            }
             if (!shut) {
                 out.write(frame);
                 out.flush();
@@ -184,7 +288,28 @@ final class LinkWriter {
     <T> T locked(Locked<T> work) throws IOException {
         lock.lock();
         try {
+            if (mayNotWrite()) {
+                lock.unlock();
+                try {
+                    return onPlatform(() -> locked(work));
+                } finally {
+                    lock.lock(); // for the finally below
+                }
+            }
             return work.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Runs {@code work} holding the lock if it is free now, without waiting; false if it was not. */
+    boolean tryLocked(Locked<?> work) throws IOException {
+        if (!lock.tryLock()) {
+            return false;
+        }
+        try {
+            work.run();
+            return true;
         } finally {
             lock.unlock();
         }
@@ -194,7 +319,11 @@ final class LinkWriter {
     void writeLater(byte[] frame) {
         later.add(frame);
         if (laterRunning.compareAndSet(false, true)) {
-            Thread.ofVirtual().name(label + "-later").start(this::flushLater);
+            if (link != null && link.readsBlock()) {
+                hand(this::flushLater); // its writes would go there anyway
+            } else {
+                Thread.ofVirtual().name(label + "-later").start(this::flushLater);
+            }
         }
     }
 

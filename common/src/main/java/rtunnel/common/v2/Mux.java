@@ -81,6 +81,8 @@ public final class Mux {
     private volatile boolean closeWhenIdle;
     private volatile boolean peerPromised;
     private final AtomicBoolean halfClosed = new AtomicBoolean();
+    /** The link's socket is kept blocking ({@link LinkSocket#keepBlocking}): the reader never moves to a virtual thread. */
+    private final boolean platformReader;
 
     /**
      * @param raw the TCP socket beneath {@code in}/{@code out}; closing it ends everything at once
@@ -97,11 +99,16 @@ public final class Mux {
         this.pingTimeout = pingTimeout;
         this.label = label;
         this.writer = new LinkWriter(out, raw, label, this::close);
+        this.platformReader = raw instanceof LinkSocket l && l.readsBlock();
     }
 
     /** Starts the reader and the watchdog. */
     public void start() {
-        Thread.ofVirtual().name(label + "-reader").start(() -> readLoop(false));
+        if (platformReader) {
+            Thread.ofPlatform().daemon(true).name(label + "-reader").start(() -> readLoop(false));
+        } else {
+            Thread.ofVirtual().name(label + "-reader").start(() -> readLoop(false));
+        }
         Thread.ofVirtual().name(label + "-watchdog").start(
                 () -> Watchdog.run(this, writer, pingInterval, pingTimeout));
     }
@@ -135,7 +142,9 @@ public final class Mux {
      * while streams are live it moves, between two frames, to a platform thread from
      * {@link HotThreads}, which is woken by the kernel directly and writes DATA straight to the
      * streams' sockets from a buffer it reuses; it moves back once the link has been without
-     * streams for {@link #COOL_NANOS}.
+     * streams for {@link #COOL_NANOS}. The platform reader makes the socket blocking (one read per
+     * wake-up instead of three) as soon as it finds the write lock free, which is when no virtual
+     * thread can be writing ({@link LinkSocket#blockReads}); the virtual one undoes that first.
      */
     private void readLoop(boolean hot) {
         String why = "peer closed the link";
@@ -143,10 +152,17 @@ public final class Mux {
             LinkSocket link = raw instanceof LinkSocket l ? l : null;
             if (link != null) {
                 link.busy(hot); // fewer system calls while streams are live, no buffers while idle
+                if (!hot && !platformReader) {
+                    link.blockReads(false); // before a virtual thread reads, or writes
+                }
             }
             FrameGather gather = hot ? new FrameGather(in, link) : null;
+            boolean block = hot && link != null && !platformReader;
             while (true) {
                 if (hot) {
+                    if (block && writer.tryLocked(() -> link.blockReads(true))) {
+                        block = false; // done, or not possible here: not tried again
+                    }
                     if (!gather.readTo(this::hotFrame)) {
                         break;
                     }
@@ -158,8 +174,15 @@ public final class Mux {
                     lastHeard = System.nanoTime();
                     dispatch(f.type(), f.stream(), f.payload(), f.payload().length, true);
                 }
-                if (hot ? streams.isEmpty() && lastHeard - lastStreamEnd > COOL_NANOS
-                        : !streams.isEmpty() && HotThreads.tryAcquire()) {
+                if (platformReader && (hot ? streams.isEmpty() && lastHeard - lastStreamEnd > COOL_NANOS
+                        : !streams.isEmpty())) {
+                    hot = !hot; // the same thread goes on, with buffers while streams are live
+                    link.busy(hot);
+                    gather = hot ? new FrameGather(in, link) : null;
+                    continue;
+                }
+                if (!platformReader && (hot ? streams.isEmpty() && lastHeard - lastStreamEnd > COOL_NANOS
+                        : !streams.isEmpty() && HotThreads.tryAcquire())) {
                     // The next thread goes on at the next frame; nothing is buffered here.
                     if (hot) {
                         Thread.ofVirtual().name(label + "-reader").start(() -> readLoop(false));
