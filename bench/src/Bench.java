@@ -5,7 +5,9 @@ import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -284,32 +286,63 @@ public final class Bench {
             return;
         }
         throughputRow("ours v1", () -> Service.connectBanner(v1Port, 20_000));
-        echoRow("plain loopback", () -> Service.connectBanner(servicePort, 5000));
-        echoRow("ours v2", () -> Service.connectBanner(v2Port, 10_000));
-        echoRow("ours v1", () -> Service.connectBanner(v1Port, 20_000));
         ssh.startForward("def", List.of());
-        echoRow("ssh -R defaults", () -> Service.connectBanner(ssh.port("def"), 5000));
+        Map<String, Opener> paths = new LinkedHashMap<>();
+        paths.put("plain loopback", () -> Service.connectBanner(servicePort, 5000));
+        paths.put("ours v2", () -> Service.connectBanner(v2Port, 10_000));
+        paths.put("ours v1", () -> Service.connectBanner(v1Port, 20_000));
+        paths.put("ssh -R defaults", () -> Service.connectBanner(ssh.port("def"), 5000));
+        echoRows(paths);
         throughputRow("ssh -R defaults", () -> Service.connectBanner(ssh.port("def"), 5000));
     }
 
     // ---------------------------------------------------------------- 2. latency
 
-    double[] echoRow(String name, Opener o) throws Exception {
+    /**
+     * 1-byte echoes through every path, in rounds that take the paths in turn (each round starts
+     * one path further on), so that each path sees the same minutes of a machine whose speed drifts
+     * (on the bench host the same path's p50 moved 84-125 µs within an hour): one warm-up
+     * connection each, then {@code ROUNDS} connections of {@code per} echoes each. p50 and p99 are
+     * of all a path's echoes; each round's p50 is listed too.
+     */
+    Map<String, double[]> echoRows(Map<String, Opener> paths) throws Exception {
         int warm = QUICK ? 2000 : 5000;
-        int n = QUICK ? 5000 : 20000;
-        try (Socket s = o.open()) {
-            Service.echo(s, warm);
+        int rounds = QUICK ? 3 : 5;
+        int per = QUICK ? 2000 : 4000;
+        List<String> names = new ArrayList<>(paths.keySet());
+        Map<String, long[]> all = new LinkedHashMap<>();
+        Map<String, List<String>> roundP50 = new LinkedHashMap<>();
+        for (String n : names) {
+            try (Socket s = paths.get(n).open()) {
+                Service.echo(s, warm);
+            }
+            all.put(n, new long[rounds * per]);
+            roundP50.put(n, new ArrayList<>());
         }
-        long[] r;
-        try (Socket s = o.open()) {
-            r = Service.echo(s, n);
+        for (int r = 0; r < rounds; r++) {
+            for (int k = 0; k < names.size(); k++) {
+                String n = names.get((r + k) % names.size());
+                long[] got;
+                try (Socket s = paths.get(n).open()) {
+                    got = Service.echo(s, per);
+                }
+                System.arraycopy(got, 0, all.get(n), r * per, per);
+                Arrays.sort(got);
+                roundP50.get(n).add(String.format("%.0f", got[per / 2] / 1e3));
+            }
         }
-        Arrays.sort(r);
-        double p50 = r[n / 2] / 1e3;
-        double p99 = r[(int) (n * 0.99)] / 1e3;
-        report.rtt.put(name, new double[] {p50, p99});
-        report.row("2", "1-byte echo RTT " + name + " p50 / p99", String.format("%.0f / %.0f µs", p50, p99));
-        return new double[] {p50, p99};
+        Map<String, double[]> result = new LinkedHashMap<>();
+        for (String n : names) {
+            long[] r = all.get(n);
+            Arrays.sort(r);
+            double p50 = r[r.length / 2] / 1e3;
+            double p99 = r[(int) (r.length * 0.99)] / 1e3;
+            report.rtt.put(n, new double[] {p50, p99});
+            report.row("2", "1-byte echo RTT " + n + " p50 / p99", String.format("%.0f / %.0f µs (rounds' p50 %s)",
+                    p50, p99, String.join(", ", roundP50.get(n))));
+            result.put(n, new double[] {p50, p99});
+        }
+        return result;
     }
 
     /** BENCH_ONLY=2: section 2 alone, after both tunnels are up. */
@@ -325,17 +358,22 @@ public final class Bench {
     }
 
     void latency() throws Exception {
-        double[] plain = echoRow("plain loopback", () -> Service.connectBanner(servicePort, 5000));
         // The floor of any tunnel made of two relaying processes: six kernel hand-offs per round
         // trip where plain loopback has two, with no TLS and no framing (plain blocking copies).
         Relay hop1 = new Relay(servicePort, 0);
         Relay hop2 = new Relay(hop1.port(), 0);
-        echoRow("plain TCP, 2 relay hops", () -> Service.connectBanner(hop2.port(), 5000));
+        Map<String, Opener> paths = new LinkedHashMap<>();
+        paths.put("plain loopback", () -> Service.connectBanner(servicePort, 5000));
+        paths.put("plain TCP, 2 relay hops", () -> Service.connectBanner(hop2.port(), 5000));
+        paths.put("ours v2", () -> Service.connectBanner(v2Port, 10_000));
+        paths.put("ours v1", () -> Service.connectBanner(v1Port, 20_000));
+        paths.put("ssh -R defaults", () -> Service.connectBanner(ssh.port("def"), 5000));
+        Map<String, double[]> rtt = echoRows(paths);
         hop2.close();
         hop1.close();
-        double[] ours = echoRow("ours v2", () -> Service.connectBanner(v2Port, 10_000));
-        echoRow("ours v1", () -> Service.connectBanner(v1Port, 20_000));
-        double[] s = echoRow("ssh -R defaults", () -> Service.connectBanner(ssh.port("def"), 5000));
+        double[] plain = rtt.get("plain loopback");
+        double[] ours = rtt.get("ours v2");
+        double[] s = rtt.get("ssh -R defaults");
         report.target("2", "ours v2 p50 vs ssh -R p50", String.format("%.0f vs %.0f µs", ours[0], s[0]),
                 "≤ ssh -R", ours[0] <= s[0]);
         report.target("2", "ours v2 p50 / plain loopback p50", String.format("%.2f", ours[0] / plain[0]), "< 3",
