@@ -86,7 +86,7 @@ public final class LinkSocket extends Socket {
      * three calls when nothing is waiting: a read that finds nothing, a poll, the read. Blocking,
      * it is one read that waits in the kernel: two system calls fewer per hop of a round trip.
      * Only for a link's reader on a platform thread, and only while no virtual thread can write:
-     * a virtual thread in a blocking write holds its carrier, and a close does not release it.
+     * a virtual thread in a blocking write holds its carrier in the kernel until the peer reads.
      * Needs {@code --add-opens java.base/java.net} and {@code java.base/sun.nio.ch} (the
      * launchers give them); without them it changes nothing and returns false.
      */

@@ -25,8 +25,8 @@ import rtunnel.common.relay.LinkSocket;
  * {@link LinkSocket}, instead of one write per TLS record.
  *
  * <p>While the link's socket {@linkplain LinkSocket#readsBlock blocks}, a virtual thread never
- * writes to it (a blocking write would hold its carrier, and closing the link would not release
- * it): its write goes to the link's platform thread ({@code …-write}, started when needed, gone
+ * writes to it (a blocking write would hold its carrier in the kernel until the peer reads, one
+ * of two carriers on a two-core machine): its write goes to the link's platform thread ({@code …-write}, started when needed, gone
  * after two idle seconds), and it waits for that. Whether the socket blocks changes only under the
  * lock ({@link #tryLocked}), so a writer checks it once it holds the lock.
  */
