@@ -114,7 +114,7 @@ final class Dialer {
             } catch (IOException e) {
                 Relay.closeQuietly(raw);
                 throw new Failed(LinkOutcome.CONNECT_FAILED, "cannot connect to " + server + ": "
-                        + (deadline.expired() ? "connect timed out" : e.getMessage()));
+                        + (deadline.expired() ? "Connect timed out" : e.getMessage()));
             }
         }
         Deadline deadline = new Deadline(raw, V1.HANDSHAKE_TIMEOUT);
