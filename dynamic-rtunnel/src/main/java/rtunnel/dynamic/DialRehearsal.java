@@ -30,6 +30,7 @@ import rtunnel.common.v2.FrameIO;
 import rtunnel.common.v2.FrameType;
 import rtunnel.common.v2.Handshake;
 import rtunnel.common.v2.Mux;
+import rtunnel.common.v2.MuxListener;
 import rtunnel.common.v2.OpenInfo;
 import rtunnel.common.v2.V2Auth;
 import rtunnel.common.v2.V2Wire;
@@ -103,7 +104,7 @@ public final class DialRehearsal {
             try (ServerSocketChannel users = ServerSocketChannel.open().bind(new InetSocketAddress(LOOPBACK, 0))) {
                 int port = ((InetSocketAddress) users.getLocalAddress()).getPort();
                 byte[] proof = V2Auth.serverMac(PASSWORD, binding, serverNonce, hello.nonce(), 1, port);
-                Mux mux = new Mux(raw, in, out, new Mux.Listener() { }, false, V2Wire.DEFAULT_PING_INTERVAL,
+                Mux mux = new Mux(raw, in, out, new MuxListener() { }, false, V2Wire.DEFAULT_PING_INTERVAL,
                         V2Wire.DEFAULT_PING_TIMEOUT, "rehearsal");
                 FrameIO.write(out, FrameType.WELCOME, 0, new Handshake.Welcome(1, port,
                         (int) V2Wire.DEFAULT_PING_INTERVAL.toSeconds(), (int) V2Wire.DEFAULT_PING_TIMEOUT.toSeconds(),

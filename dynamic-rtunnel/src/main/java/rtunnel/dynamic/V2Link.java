@@ -23,6 +23,7 @@ import rtunnel.common.v2.FrameIO;
 import rtunnel.common.v2.FrameType;
 import rtunnel.common.v2.Handshake;
 import rtunnel.common.v2.Mux;
+import rtunnel.common.v2.MuxListener;
 import rtunnel.common.v2.MuxStream;
 import rtunnel.common.v2.ProtocolException;
 import rtunnel.common.v2.V2Auth;
@@ -165,7 +166,7 @@ final class V2Link {
     }
 
     /** Carries each stream the server opens to the local service. */
-    private final class Streams implements Mux.Listener {
+    private final class Streams implements MuxListener {
         @Override
         public void opened(Mux m, MuxStream stream) {
             InetSocketAddress client = stream.info().client();

@@ -166,10 +166,6 @@ public final class LinkSocket extends Socket {
             CONFIGURE = configure;
         }
 
-        static boolean available() {
-            return CONFIGURE != null;
-        }
-
         static boolean set(Socket s, boolean block) {
             if (CONFIGURE == null) {
                 return false;

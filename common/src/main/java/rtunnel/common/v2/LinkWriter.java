@@ -209,28 +209,14 @@ final class LinkWriter {
      * the connection and throw away the peer's unread frames.
      */
     void shutOutput(Socket raw) throws IOException {
-        lock.lock();
-        try {
-            if (mayNotWrite()) {
-                lock.unlock();
-                try {
-                    onPlatform(() -> {
-                        shutOutput(raw);
-                        return null;
-                    });
-                } finally {
-                    lock.lock(); // for the finally below
-                }
-                return;
-            }
+        locked(() -> {
             if (!shut) {
                 shut = true;
                 out.flush();
                 raw.shutdownOutput();
             }
-        } finally {
-            lock.unlock();
-        }
+            return null;
+        });
     }
 
     private IOException afterEnd() {
@@ -260,46 +246,36 @@ final class LinkWriter {
             return false;
         }
         try {
-            if (mayNotWrite()) {
-                lock.unlock();
-                try {
-                    return onPlatform(() -> {
-                        try {
-                            return tryWrite(frame, millis);
-                        } catch (InterruptedException e) {
-                            return false;
-                        }
-                    });
-                } finally {
-                    lock.lock(); // for the finally below
+            if (!mayNotWrite()) {
+                if (!shut) {
+                    out.write(frame);
+                    out.flush();
                 }
+                return true;
             }
-            if (!shut) {
-                out.write(frame);
-                out.flush();
-            }
-            return true;
         } finally {
             lock.unlock();
         }
+        return onPlatform(() -> {
+            try {
+                return tryWrite(frame, millis);
+            } catch (InterruptedException e) {
+                return false;
+            }
+        });
     }
 
     /** Runs {@code work} holding the lock: nothing is written between its steps. */
     <T> T locked(Locked<T> work) throws IOException {
         lock.lock();
         try {
-            if (mayNotWrite()) {
-                lock.unlock();
-                try {
-                    return onPlatform(() -> locked(work));
-                } finally {
-                    lock.lock(); // for the finally below
-                }
+            if (!mayNotWrite()) {
+                return work.run();
             }
-            return work.run();
         } finally {
             lock.unlock();
         }
+        return onPlatform(() -> locked(work));
     }
 
     /** Runs {@code work} holding the lock if it is free now, without waiting; false if it was not. */

@@ -39,30 +39,10 @@ public final class Mux {
     /** A reader on a platform thread gives it back after the link has been this long without streams. */
     static final long COOL_NANOS = 2_000_000_000L;
 
-    /** What a side does with stream events. */
-    public interface Listener {
-        /** The peer opened a stream (dynamic side): attach a socket or reset. Runs on its own thread. */
-        default void opened(Mux mux, MuxStream stream) {
-            stream.abort(true);
-        }
-
-        /** A stream ended in both directions, or was reset. */
-        default void streamClosed(Mux mux, MuxStream stream) {
-        }
-
-        /** The peer asked for no new streams on this link. */
-        default void goAway(Mux mux) {
-        }
-
-        /** The link ended; every stream on it is gone. */
-        default void linkClosed(Mux mux, String why) {
-        }
-    }
-
     private final Socket raw;
     private final InputStream in;
     private final OutputStream out;
-    private final Listener listener;
+    private final MuxListener listener;
     private final boolean peerOpensStreams;
     private final Duration pingInterval;
     private final Duration pingTimeout;
@@ -88,7 +68,7 @@ public final class Mux {
      * @param raw the TCP socket beneath {@code in}/{@code out}; closing it ends everything at once
      * @param peerOpensStreams true on the dynamic side, where OPEN frames are expected
      */
-    public Mux(Socket raw, InputStream in, OutputStream out, Listener listener, boolean peerOpensStreams,
+    public Mux(Socket raw, InputStream in, OutputStream out, MuxListener listener, boolean peerOpensStreams,
             Duration pingInterval, Duration pingTimeout, String label) {
         this.raw = raw;
         this.in = in;
@@ -174,15 +154,14 @@ public final class Mux {
                     lastHeard = System.nanoTime();
                     dispatch(f.type(), f.stream(), f.payload(), f.payload().length, true);
                 }
-                if (platformReader && (hot ? streams.isEmpty() && lastHeard - lastStreamEnd > COOL_NANOS
-                        : !streams.isEmpty())) {
+                if (!(hot ? streams.isEmpty() && lastHeard - lastStreamEnd > COOL_NANOS : !streams.isEmpty())) {
+                    continue;
+                }
+                if (platformReader) {
                     hot = !hot; // the same thread goes on, with buffers while streams are live
                     link.busy(hot);
                     gather = hot ? new FrameGather(in, link) : null;
-                    continue;
-                }
-                if (!platformReader && (hot ? streams.isEmpty() && lastHeard - lastStreamEnd > COOL_NANOS
-                        : !streams.isEmpty() && HotThreads.tryAcquire())) {
+                } else if (hot || HotThreads.tryAcquire()) {
                     // The next thread goes on at the next frame; nothing is buffered here.
                     if (hot) {
                         Thread.ofVirtual().name(label + "-reader").start(() -> readLoop(false));

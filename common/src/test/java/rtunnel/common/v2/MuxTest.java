@@ -68,7 +68,7 @@ class MuxTest {
         closeMe.add(fix);
         dynamicSide = new Mux(dyn, dyn.getInputStream(), dyn.getOutputStream(), connectingTo(svc), true,
                 pingInterval, pingTimeout, "dyn");
-        fixedSide = new Mux(fix, fix.getInputStream(), fix.getOutputStream(), new Mux.Listener() {
+        fixedSide = new Mux(fix, fix.getInputStream(), fix.getOutputStream(), new MuxListener() {
         }, false, pingInterval, pingTimeout, "fix");
         dynamicSide.start();
         fixedSide.start();
@@ -106,8 +106,8 @@ class MuxTest {
     }
 
     /** The dynamic end's listener: each stream the peer opens is attached to a connection to {@code svc}. */
-    private Mux.Listener connectingTo(ServerSocket svc) {
-        return new Mux.Listener() {
+    private MuxListener connectingTo(ServerSocket svc) {
+        return new MuxListener() {
             @Override
             public void opened(Mux mux, MuxStream stream) {
                 try {
@@ -338,7 +338,7 @@ class MuxTest {
     }
 
     /** Starts {@link #dynamicSide} over a plain TCP link whose fixed end the test plays: returns that end. */
-    private Socket handPlayedFixedEnd(Mux.Listener listener) throws IOException {
+    private Socket handPlayedFixedEnd(MuxListener listener) throws IOException {
         ServerSocket listen = new ServerSocket(0, 1, LO);
         closeMe.add(listen);
         Socket dyn = new Socket(LO, listen.getLocalPort());
@@ -377,7 +377,7 @@ class MuxTest {
     }
 
     /** A listener that keeps why the link closed and counts down once it did. */
-    private static final class Closed implements Mux.Listener {
+    private static final class Closed implements MuxListener {
         final CountDownLatch down = new CountDownLatch(1);
         volatile String why;
 

@@ -22,6 +22,7 @@ import rtunnel.common.v2.FrameIO;
 import rtunnel.common.v2.FrameType;
 import rtunnel.common.v2.Handshake;
 import rtunnel.common.v2.Mux;
+import rtunnel.common.v2.MuxListener;
 import rtunnel.common.v2.MuxStream;
 import rtunnel.common.v2.ProtocolException;
 import rtunnel.common.v2.Reason;
@@ -192,7 +193,7 @@ final class V2Accept {
     }
 
     /** Ties a link's events to its tunnel. */
-    private static final class LinkEvents implements Mux.Listener {
+    private static final class LinkEvents implements MuxListener {
         private final V2Tunnel tunnel;
 
         LinkEvents(V2Tunnel tunnel) {

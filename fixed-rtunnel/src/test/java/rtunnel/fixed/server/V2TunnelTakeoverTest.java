@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import rtunnel.common.net.AddressRange;
 import rtunnel.common.v2.Mux;
+import rtunnel.common.v2.MuxListener;
 import rtunnel.common.v2.MuxStream;
 
 /**
@@ -89,7 +90,7 @@ class V2TunnelTakeoverTest {
         Socket fix = l.accept();
         closeMe.add(dyn);
         closeMe.add(fix);
-        Mux dynamicSide = new Mux(dyn, dyn.getInputStream(), dyn.getOutputStream(), new Mux.Listener() {
+        Mux dynamicSide = new Mux(dyn, dyn.getInputStream(), dyn.getOutputStream(), new MuxListener() {
             @Override
             public void opened(Mux mux, MuxStream stream) {
                 try {
@@ -101,7 +102,7 @@ class V2TunnelTakeoverTest {
                 }
             }
         }, true, PING, PING, "dyn");
-        Mux fixedSide = new Mux(fix, fix.getInputStream(), fix.getOutputStream(), new Mux.Listener() {
+        Mux fixedSide = new Mux(fix, fix.getInputStream(), fix.getOutputStream(), new MuxListener() {
         }, false, PING, PING, "fix");
         dynamicSide.start();
         fixedSide.start();
