@@ -115,7 +115,7 @@ public final class Relay {
     public static void bothWays(Socket a, Socket b, AtomicLong aToB, AtomicLong bToA, LinkSocket link,
             Runnable closeAll) throws InterruptedException {
         // A platform thread while the budget allows, as the caller's own (see HotThreads).
-        Thread back = HotThreads.start("relay-b2a", () -> copyThenClose(b, a, bToA, link, null, closeAll));
+        HotThreads.Job back = HotThreads.start("relay-b2a", () -> copyThenClose(b, a, bToA, link, null, closeAll));
         if (link != null) {
             try {
                 link.busy(true); // on the thread that reads the link, as busy() requires

@@ -242,7 +242,7 @@ public final class Mux {
         }
         MuxStream s = new MuxStream(this, id, OpenInfo.decode(payload));
         streams.put(id, s);
-        Thread.ofVirtual().name(label + "-open-" + id).start(() -> listener.opened(this, s));
+        HotThreads.start(label + "-open-" + id, () -> listener.opened(this, s));
     }
 
     /** Sends a whole frame built in {@code buf[off..off+len)}; a failure ends the link. */

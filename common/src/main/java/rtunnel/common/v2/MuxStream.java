@@ -28,12 +28,11 @@ import rtunnel.common.relay.Relay;
  * FIN in either direction is a half-close; the stream is done when both directions are, or on
  * RESET.
  *
- * <p>Two ways to run, chosen at {@link #attach}. <b>Direct</b>, for a socket that has a channel
- * while {@link HotThreads} has room: the channel is non-blocking, the link's reader writes DATA
- * straight to it (no hand-off to another thread, no copy), and only what the socket cannot take
- * at once is queued for a drain thread that waits for room; the pump is a platform thread
- * waiting in its own selector. <b>Queued</b> otherwise: blocking streams, every DATA queued for
- * a virtual drain thread. Either way the reader never blocks on the local socket.
+ * <p>Two ways to run, chosen at {@link #attach}. <b>Direct</b>, for a socket with a channel while
+ * {@link HotThreads} has room: the reader writes DATA straight to the non-blocking channel and
+ * queues only what it cannot take at once for a drain thread; the pump is a platform thread
+ * waiting in its own selector. <b>Queued</b> otherwise: blocking streams, every DATA queued for a
+ * virtual drain thread. Either way the reader never blocks on the local socket.
  */
 public final class MuxStream {
     /** The largest single write to the local socket (a busy stream's buffer grows up to this). */
@@ -53,7 +52,8 @@ public final class MuxStream {
     private int queued;
     private final ReceiveWindow window = new ReceiveWindow();
     private boolean remoteFin;
-    private boolean aborted;
+    /** Written under the lock; read without it where a wait checks it. */
+    private volatile boolean aborted;
     private boolean inboundDone;
     private boolean outboundDone;
     /** Direct mode: a drain thread exists (started at the first backlog or at FIN). */
@@ -82,8 +82,22 @@ public final class MuxStream {
 
     /** As {@link #attach(Socket)}, sending {@code prefix} (bytes already read from the socket) first. */
     public void attach(Socket s, byte[] prefix) {
+        attach(s, prefix, false);
+    }
+
+    /**
+     * As {@link #attach(Socket)}; on a thread holding a place in {@link HotThreads}' budget (the
+     * dynamic side's opener) the pump runs here, one hand-off fewer, and this returns when it ends.
+     */
+    public void attachHere(Socket s) {
+        attach(s, NO_BYTES, HotThreads.holdsPlace());
+    }
+
+    private void attach(Socket s, byte[] prefix, boolean here) {
         SocketChannel ch = s.getChannel();
-        boolean direct = ch != null && HotThreads.tryAcquire();
+        boolean inline = here && ch != null;
+        boolean direct = inline || ch != null && HotThreads.tryAcquire();
+        boolean acquired = direct && !inline;
         try {
             if (direct) {
                 ch.configureBlocking(false);
@@ -92,7 +106,7 @@ public final class MuxStream {
                         : new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(prefix), s.getInputStream());
             }
         } catch (IOException e) {
-            if (direct) {
+            if (acquired) {
                 HotThreads.release();
             }
             abort(true);
@@ -102,7 +116,7 @@ public final class MuxStream {
         lock.lock();
         try {
             if (aborted) {
-                if (direct) {
+                if (acquired) {
                     HotThreads.release();
                 }
                 Relay.closeQuietly(s);
@@ -119,7 +133,10 @@ public final class MuxStream {
             lock.unlock();
         }
         String name = mux.label() + "-s" + id;
-        if (direct) {
+        if (inline) {
+            Thread.currentThread().setName(name + "-in");
+            pump.runChannel(ch, prefix);
+        } else if (direct) {
             HotThreads.startAcquired(name + "-in", () -> pump.runChannel(ch, prefix));
         } else {
             Thread.ofVirtual().name(name + "-out").start(this::drain);
@@ -136,10 +153,7 @@ public final class MuxStream {
         int credit = 0;
         lock.lock();
         try {
-            if (aborted || remoteFin) {
-                return;
-            }
-            if (cutting) {
+            if (aborted || remoteFin || cutting) {
                 return;
             }
             if (queued + len > window.limit()) {
@@ -186,7 +200,7 @@ public final class MuxStream {
     /** Direct mode, under the lock: the drain thread takes over the backlog and the end. */
     private void startDrain() {
         drainStarted = true;
-        Thread.ofPlatform().daemon(true).name(mux.label() + "-s" + id + "-out").start(this::drain);
+        HotThreads.startExtra(mux.label() + "-s" + id + "-out", this::drain);
     }
 
     void credit(int n) {
@@ -284,17 +298,8 @@ public final class MuxStream {
                     ch.register(sel, SelectionKey.OP_WRITE);
                     drainSelector = sel;
                 }
-                StreamPump.waitFor(sel, this::isAborted);
+                StreamPump.waitFor(sel, () -> aborted);
             }
-        }
-    }
-
-    private boolean isAborted() {
-        lock.lock();
-        try {
-            return aborted;
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -376,7 +381,7 @@ public final class MuxStream {
         return info;
     }
 
-    /** Bytes the peer sent on this stream that were written to the local socket. */
+    /** Bytes of the peer's written to the local socket. */
     public long bytesFromPeer() {
         return fromPeer.get();
     }

@@ -41,6 +41,11 @@ class MuxTest {
     private ServerSocket clientPort;
     /** Sockets with channels (MuxStream's direct mode) or plain ones (its queued mode). */
     private boolean channels;
+    /** What the dynamic end's opener of each stream saw: a hot thread, and bytes sent when attachHere returned. */
+    private final List<Opener> openers = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    private record Opener(boolean hot, boolean virtual, long sentOnReturn) {
+    }
 
     @AfterEach
     void tearDown() throws Exception {
@@ -105,7 +110,10 @@ class MuxTest {
         return svc;
     }
 
-    /** The dynamic end's listener: each stream the peer opens is attached to a connection to {@code svc}. */
+    /**
+     * The dynamic end's listener, as V2Link's: each stream the peer opens is attached to a
+     * connection to {@code svc} from the opener's thread; {@link #openers} notes what it saw.
+     */
     private MuxListener connectingTo(ServerSocket svc) {
         return new MuxListener() {
             @Override
@@ -113,7 +121,9 @@ class MuxTest {
                 try {
                     Socket s = channels ? SocketChannel.open().socket() : new Socket();
                     s.connect(new InetSocketAddress(LO, svc.getLocalPort()));
-                    stream.attach(s);
+                    boolean hot = HotThreads.holdsPlace();
+                    stream.attachHere(s);
+                    openers.add(new Opener(hot, Thread.currentThread().isVirtual(), stream.bytesToPeer()));
                 } catch (IOException e) {
                     stream.abort(true);
                 }
@@ -173,6 +183,39 @@ class MuxTest {
         }
         assertTrue(failures.isEmpty(), failures.toString());
         assertTrue(fixedSide.bytesOut() >= streams * 3_000_000L);
+    }
+
+    /**
+     * The dynamic end opens each stream on a platform thread from HotThreads' budget, and in direct
+     * mode that thread goes on to carry the service's bytes to the peer: attachHere returns only
+     * once the service has sent everything and closed. In queued mode it hands both directions on.
+     */
+    @ParameterizedTest(name = "channels={0}")
+    @ValueSource(booleans = {false, true})
+    @Timeout(30)
+    void theOpenerCarriesItsStreamInDirectMode(boolean channels) throws Exception {
+        this.channels = channels;
+        byte[] reply = new byte[200_000];
+        new Random(7).nextBytes(reply);
+        link(s -> {
+            try (s) {
+                s.getOutputStream().write(reply);
+            } catch (IOException e) {
+                // client gone
+            }
+        }, Duration.ofSeconds(20), Duration.ofSeconds(60));
+        Socket c = client();
+        assertArrayEquals(reply, c.getInputStream().readAllBytes());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (openers.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(1, openers.size());
+        Opener o = openers.get(0);
+        assertTrue(o.hot() && !o.virtual(), "opened on a platform thread holding a place: " + o);
+        if (channels) {
+            assertEquals(reply.length, o.sentOnReturn(), "bytes already sent when attachHere returned");
+        }
     }
 
     @ParameterizedTest(name = "channels={0}")

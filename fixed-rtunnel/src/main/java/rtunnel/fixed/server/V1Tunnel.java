@@ -200,7 +200,7 @@ final class V1Tunnel extends Tunnel {
             copy.run();
             return;
         }
-        Thread t = HotThreads.startAcquired("tunnel-" + id + suffix, copy);
+        HotThreads.Job t = HotThreads.startAcquired("tunnel-" + id + suffix, copy);
         try {
             t.join();
         } catch (InterruptedException e) {
