@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 
 import rtunnel.common.control.TunnelInfo;
 import rtunnel.common.net.IpAddresses;
+import rtunnel.common.relay.HotThreads;
 import rtunnel.common.relay.Relay;
 import rtunnel.common.relay.SocketTuning;
 import rtunnel.common.v2.Mux;
@@ -35,6 +36,8 @@ final class V2Tunnel extends Tunnel {
     private static final Logger log = LoggerFactory.getLogger(V2Tunnel.class);
     /** How long a client waits for a link being taken over; the handshake attaches it in milliseconds. */
     private static final Duration TAKEOVER_WAIT = Duration.ofSeconds(2);
+    /** How long the platform accept thread waits for the next client before it gives way. */
+    private static final int HOT_ACCEPT_MILLIS = 2000;
 
     private final ServerSocket listener;
     private final AccessPolicy policy;
@@ -121,6 +124,13 @@ final class V2Tunnel extends Tunnel {
         }
     }
 
+    /**
+     * Accepts clients until the tunnel ends. After a client, the next ones are accepted on a
+     * platform thread from {@link HotThreads} while the budget allows, until none has come for
+     * {@link #HOT_ACCEPT_MILLIS}: the kernel wakes it directly (a virtual thread is woken by the
+     * poller, then by a carrier) and it writes OPEN itself (a virtual thread hands its write to the
+     * link's platform writer while the link is busy). This thread waits for it meanwhile.
+     */
     @Override
     void run() {
         log.info("tunnel {} up: port {} remote {} hostname {} protocol 2", id, port(), remoteText(), hostname);
@@ -133,11 +143,34 @@ final class V2Tunnel extends Tunnel {
                     break;
                 }
                 admit(c);
+                if (HotThreads.tryAcquire()) {
+                    HotThreads.startAcquired("tunnel-" + id + "-accept", this::acceptWhileBusy).join();
+                }
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
             close();
             log.info("tunnel {} down: port {} hostname {} bytes in {} out {}", id, port(), hostname,
                     bytesIn(), bytesOut());
+        }
+    }
+
+    /** On a platform thread: accepts clients until none has come for a while or the listener fails. */
+    private void acceptWhileBusy() {
+        try {
+            listener.setSoTimeout(HOT_ACCEPT_MILLIS);
+            while (!closed.get()) {
+                admit(listener.accept());
+            }
+        } catch (IOException e) {
+            // A quiet spell (SocketTimeoutException) or a closed listener: the tunnel's thread goes on.
+        } finally {
+            try {
+                listener.setSoTimeout(0);
+            } catch (IOException e) {
+                // Closed: the tunnel's thread ends.
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 package rtunnel.fixed.server;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -23,12 +24,11 @@ import rtunnel.common.v2.MuxListener;
 import rtunnel.common.v2.MuxStream;
 
 /**
- * A client that comes while a rotation is between its two halves (the dynamic side read WELCOME
- * and retired its old link; the new link is not attached here yet) is carried by the new link
- * once attached, not turned away. Two real mux links over loopback TCP, a real echo service.
+ * A v2 tunnel over real mux links on loopback TCP, with a real echo service: which thread accepts
+ * its clients, and a client that comes in the middle of a takeover.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-class V2TunnelTakeoverTest {
+class V2TunnelTest {
     private static final InetAddress LO = InetAddress.getLoopbackAddress();
     private static final Duration PING = Duration.ofSeconds(30);
 
@@ -43,6 +43,46 @@ class V2TunnelTakeoverTest {
         for (AutoCloseable c : closeMe) {
             c.close();
         }
+    }
+
+    /**
+     * After a client, the next ones are accepted on a platform thread from the budget, which gives
+     * way to the tunnel's virtual thread after a quiet spell of two seconds; clients are served
+     * throughout.
+     */
+    @Test
+    void clientsAfterTheFirstAreAcceptedOnAPlatformThreadUntilAQuietSpell() throws Exception {
+        ServerSocket service = listen();
+        Thread.ofVirtual().start(() -> echoAll(service));
+        AccessPolicy policy = new AccessPolicy(false);
+        policy.clients().add(AddressRange.of(LO));
+        ServerSocket port = listen();
+        V2Tunnel tunnel = new V2Tunnel("busy", port, policy, LO);
+        tunnel.assignId(7);
+        tunnel.attach(link(service)[0], LO, false);
+        Thread.ofVirtual().start(tunnel::run);
+        echoThrough(port, "the first client");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (acceptThread() == null && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        Thread hot = acceptThread();
+        assertTrue(hot != null && !hot.isVirtual(), "a platform thread accepts after the first client");
+        echoThrough(port, "the second client");
+        assertTrue(hot.isAlive() && "tunnel-7-accept".equals(hot.getName()), "the same thread waits for the next");
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (acceptThread() != null && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertNull(acceptThread(), "it gave way after a quiet spell");
+        echoThrough(port, "a client after the quiet spell");
+        tunnel.close();
+    }
+
+    /** The platform thread accepting for tunnel 7, or null. */
+    private static Thread acceptThread() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> "tunnel-7-accept".equals(t.getName()))
+                .findFirst().orElse(null);
     }
 
     @Test
