@@ -69,13 +69,14 @@ public final class Bench {
                 + System.getProperty("java.version"));
         servicePort = Service.listen();
         String only = System.getenv("BENCH_ONLY");
-        if ("probe".equals(only) || "2".equals(only) || "5".equals(only) || "3".equals(only)) { // parts only, for finding causes
+        if ("probe".equals(only) || "2".equals(only) || "3".equals(only) || "4".equals(only) || "5".equals(only)) {
+            // parts only, for finding causes
             fixedPort = startFixed("a", 100);
             fixedSock = dir.resolve("a.s").toString();
             ssh = new Ssh(this);
             ssh.startSshd();
             section(only, "5".equals(only) ? this::tunnelSetup : "3".equals(only) ? this::concurrencyOnly
-                    : "2".equals(only) ? this::latencyOnly : this::probe);
+                    : "4".equals(only) ? this::sessionSetupOnly : "2".equals(only) ? this::latencyOnly : this::probe);
             return;
         }
         if ("6-7".equals(System.getenv("BENCH_ONLY"))) { // only idle scale and control (re-runs)
@@ -345,6 +346,15 @@ public final class Bench {
         return result;
     }
 
+    /** BENCH_ONLY=4: section 4 alone, after the v2 tunnel is up and warm. */
+    void sessionSetupOnly() throws Exception {
+        startDynamic("v2", fixedPort);
+        v2Port = portOf(fixedSock, "v2", 30_000);
+        ssh.startForward("def", List.of());
+        warmUp(() -> Service.connectBanner(v2Port, 10_000));
+        sessionSetup();
+    }
+
     /** BENCH_ONLY=2: section 2 alone, after both tunnels are up. */
     void latencyOnly() throws Exception {
         startDynamic("v2", fixedPort);
@@ -501,13 +511,19 @@ public final class Bench {
     // ---------------------------------------------------------------- 4. session setup
 
     /** Connect to first service byte, in µs: {p50, p99}. */
+    /** User connect to the service's first byte (its banner) through {@code port}, in ns. */
+    static long setupNanos(int port) throws Exception {
+        long t0 = System.nanoTime();
+        Socket s = Service.connectBanner("127.0.0.1", port, t0 + 5_000_000_000L, 5000);
+        long t = System.nanoTime() - t0;
+        s.close();
+        return t;
+    }
+
     double[] setupTimes(int port, int warm, int n) throws Exception {
         long[] r = new long[n];
         for (int i = -warm; i < n; i++) {
-            long t0 = System.nanoTime();
-            Socket s = Service.connectBanner("127.0.0.1", port, System.nanoTime() + 5_000_000_000L, 5000);
-            long t = System.nanoTime() - t0;
-            s.close();
+            long t = setupNanos(port);
             if (i >= 0) {
                 r[i] = t;
             }
@@ -516,14 +532,59 @@ public final class Bench {
         return new double[] {r[n / 2] / 1e3, r[Math.min(n - 1, (int) (n * 0.99))] / 1e3};
     }
 
+    /**
+     * Session setup without delay through plain loopback, ours and ssh -R, in rounds that take the
+     * paths in turn as the echo rows do (200 warm-up setups each, then five rounds of 60): p50 and
+     * p99 of all a path's setups, in µs, and each round's p50.
+     */
+    Map<String, double[]> setupRows(Map<String, Integer> ports, List<String> roundsText) throws Exception {
+        int rounds = QUICK ? 3 : 5;
+        int per = QUICK ? 30 : 60;
+        List<String> names = new ArrayList<>(ports.keySet());
+        Map<String, long[]> all = new LinkedHashMap<>();
+        Map<String, List<String>> roundP50 = new LinkedHashMap<>();
+        for (String n : names) {
+            for (int i = 0; i < 200; i++) {
+                setupNanos(ports.get(n));
+            }
+            all.put(n, new long[rounds * per]);
+            roundP50.put(n, new ArrayList<>());
+        }
+        for (int r = 0; r < rounds; r++) {
+            for (int k = 0; k < names.size(); k++) {
+                String n = names.get((r + k) % names.size());
+                long[] got = new long[per];
+                for (int i = 0; i < per; i++) {
+                    got[i] = setupNanos(ports.get(n));
+                }
+                System.arraycopy(got, 0, all.get(n), r * per, per);
+                Arrays.sort(got);
+                roundP50.get(n).add(String.format("%.2f", got[per / 2] / 1e6));
+            }
+        }
+        Map<String, double[]> result = new LinkedHashMap<>();
+        for (String n : names) {
+            long[] t = all.get(n);
+            Arrays.sort(t);
+            result.put(n, new double[] {t[t.length / 2] / 1e3, t[(int) (t.length * 0.99)] / 1e3});
+            roundsText.add(n + " " + String.join(", ", roundP50.get(n)));
+        }
+        return result;
+    }
+
     void sessionSetup() throws Exception {
-        int n = QUICK ? 100 : 300;
-        double[] plain = setupTimes(servicePort, 50, n);
-        double[] ours = setupTimes(v2Port, 50, n);
-        double[] s = setupTimes(ssh.port("def"), 50, n);
+        Map<String, Integer> ports = new LinkedHashMap<>();
+        ports.put("plain", servicePort);
+        ports.put("ours", v2Port);
+        ports.put("ssh", ssh.port("def"));
+        List<String> roundsText = new ArrayList<>();
+        Map<String, double[]> setup = setupRows(ports, roundsText);
+        double[] plain = setup.get("plain");
+        double[] ours = setup.get("ours");
+        double[] s = setup.get("ssh");
         report.row("4", "session setup, no delay: plain / ours v2 / ssh -R (p50; p99)", String.format(
-                "%.2f / %.2f / %.2f ms (%.2f / %.2f / %.2f ms)", plain[0] / 1e3, ours[0] / 1e3, s[0] / 1e3,
-                plain[1] / 1e3, ours[1] / 1e3, s[1] / 1e3));
+                "%.2f / %.2f / %.2f ms (%.2f / %.2f / %.2f ms; rounds' p50 %s)", plain[0] / 1e3, ours[0] / 1e3,
+                s[0] / 1e3, plain[1] / 1e3, ours[1] / 1e3, s[1] / 1e3, String.join("; ", roundsText)));
         Relay toFixed = new Relay(fixedPort, ONE_WAY_DELAY_MS);
         Relay toSshd = new Relay(ssh.sshdPort, ONE_WAY_DELAY_MS);
         startDynamic("dly", toFixed.port());
