@@ -311,36 +311,25 @@ public final class Bench {
         int rounds = QUICK ? 3 : 5;
         int per = QUICK ? 2000 : 4000;
         List<String> names = new ArrayList<>(paths.keySet());
-        Map<String, long[]> all = new LinkedHashMap<>();
-        Map<String, List<String>> roundP50 = new LinkedHashMap<>();
         for (String n : names) {
             try (Socket s = paths.get(n).open()) {
                 Service.echo(s, warm);
             }
-            all.put(n, new long[rounds * per]);
-            roundP50.put(n, new ArrayList<>());
         }
-        for (int r = 0; r < rounds; r++) {
-            for (int k = 0; k < names.size(); k++) {
-                String n = names.get((r + k) % names.size());
-                long[] got;
-                try (Socket s = paths.get(n).open()) {
-                    got = Service.echo(s, per);
-                }
-                System.arraycopy(got, 0, all.get(n), r * per, per);
-                Arrays.sort(got);
-                roundP50.get(n).add(String.format("%.0f", got[per / 2] / 1e3));
+        Map<String, List<Long>> roundP50 = new LinkedHashMap<>();
+        Map<String, long[]> all = Rounds.run(names, rounds, per, (n, k) -> {
+            try (Socket s = paths.get(n).open()) {
+                return Service.echo(s, k);
             }
-        }
+        }, roundP50);
         Map<String, double[]> result = new LinkedHashMap<>();
         for (String n : names) {
             long[] r = all.get(n);
-            Arrays.sort(r);
             double p50 = r[r.length / 2] / 1e3;
             double p99 = r[(int) (r.length * 0.99)] / 1e3;
             report.rtt.put(n, new double[] {p50, p99});
             report.row("2", "1-byte echo RTT " + n + " p50 / p99", String.format("%.0f / %.0f µs (rounds' p50 %s)",
-                    p50, p99, String.join(", ", roundP50.get(n))));
+                    p50, p99, Rounds.joined(roundP50.get(n), 1e3, "%.0f")));
             result.put(n, new double[] {p50, p99});
         }
         return result;
@@ -541,33 +530,24 @@ public final class Bench {
         int rounds = QUICK ? 3 : 5;
         int per = QUICK ? 30 : 60;
         List<String> names = new ArrayList<>(ports.keySet());
-        Map<String, long[]> all = new LinkedHashMap<>();
-        Map<String, List<String>> roundP50 = new LinkedHashMap<>();
         for (String n : names) {
             for (int i = 0; i < 200; i++) {
                 setupNanos(ports.get(n));
             }
-            all.put(n, new long[rounds * per]);
-            roundP50.put(n, new ArrayList<>());
         }
-        for (int r = 0; r < rounds; r++) {
-            for (int k = 0; k < names.size(); k++) {
-                String n = names.get((r + k) % names.size());
-                long[] got = new long[per];
-                for (int i = 0; i < per; i++) {
-                    got[i] = setupNanos(ports.get(n));
-                }
-                System.arraycopy(got, 0, all.get(n), r * per, per);
-                Arrays.sort(got);
-                roundP50.get(n).add(String.format("%.2f", got[per / 2] / 1e6));
+        Map<String, List<Long>> roundP50 = new LinkedHashMap<>();
+        Map<String, long[]> all = Rounds.run(names, rounds, per, (n, k) -> {
+            long[] t = new long[k];
+            for (int i = 0; i < k; i++) {
+                t[i] = setupNanos(ports.get(n));
             }
-        }
+            return t;
+        }, roundP50);
         Map<String, double[]> result = new LinkedHashMap<>();
         for (String n : names) {
             long[] t = all.get(n);
-            Arrays.sort(t);
             result.put(n, new double[] {t[t.length / 2] / 1e3, t[(int) (t.length * 0.99)] / 1e3});
-            roundsText.add(n + " " + String.join(", ", roundP50.get(n)));
+            roundsText.add(n + " " + Rounds.joined(roundP50.get(n), 1e6, "%.2f"));
         }
         return result;
     }
