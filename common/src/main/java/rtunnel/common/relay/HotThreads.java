@@ -33,9 +33,21 @@ public final class HotThreads {
 
     /** Takes one place in the budget; false when it is used up. */
     public static boolean tryAcquire() {
+        return tryAcquireBelow(LIMIT);
+    }
+
+    /**
+     * Takes a place only while less than half the budget is used: for a thread that only saves a
+     * wake-up (a busy tunnel's accept loop), never at the cost of a place for a stream's bytes.
+     */
+    public static boolean tryAcquireSpare() {
+        return tryAcquireBelow(LIMIT / 2);
+    }
+
+    private static boolean tryAcquireBelow(int limit) {
         while (true) {
             int n = inUse.get();
-            if (n >= LIMIT) {
+            if (n >= limit) {
                 return false;
             }
             if (inUse.compareAndSet(n, n + 1)) {

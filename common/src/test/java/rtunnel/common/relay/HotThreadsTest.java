@@ -93,6 +93,23 @@ class HotThreadsTest {
     }
 
     @Test
+    void aSparePlaceIsTakenOnlyWhileHalfTheBudgetIsFree() {
+        int taken = 0;
+        try {
+            while (HotThreads.tryAcquireSpare()) {
+                taken++;
+            }
+            assertEquals(HotThreads.LIMIT / 2, HotThreads.inUse(), "spare places stop at half the budget");
+            assertTrue(HotThreads.tryAcquire(), "the other half is left for streams");
+            taken++;
+        } finally {
+            for (int i = 0; i < taken; i++) {
+                HotThreads.release();
+            }
+        }
+    }
+
+    @Test
     @Timeout(30)
     void beyondTheBudgetABodyRunsOnAVirtualThread() throws Exception {
         int taken = 0;

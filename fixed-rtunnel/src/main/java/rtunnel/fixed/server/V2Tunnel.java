@@ -126,7 +126,7 @@ final class V2Tunnel extends Tunnel {
 
     /**
      * Accepts clients until the tunnel ends. After a client, the next ones are accepted on a
-     * platform thread from {@link HotThreads} while the budget allows, until none has come for
+     * platform thread from {@link HotThreads} while half its budget is free, until none has come for
      * {@link #HOT_ACCEPT_MILLIS}: the kernel wakes it directly (a virtual thread is woken by the
      * poller, then by a carrier) and it writes OPEN itself (a virtual thread hands its write to the
      * link's platform writer while the link is busy). This thread waits for it meanwhile.
@@ -143,7 +143,7 @@ final class V2Tunnel extends Tunnel {
                     break;
                 }
                 admit(c);
-                if (HotThreads.tryAcquire()) {
+                if (HotThreads.tryAcquireSpare()) {
                     HotThreads.startAcquired("tunnel-" + id + "-accept", this::acceptWhileBusy).join();
                 }
             }
