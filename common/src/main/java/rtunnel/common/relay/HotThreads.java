@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * trip with platform threads, 145 µs with virtual threads). So the threads that carry a live
  * session's bytes are platform threads, up to {@link #LIMIT} at a time; everything else (idle
  * tunnels, handshakes, timers) and anything beyond the budget stays virtual, which keeps an idle
- * tunnel at a few kilobytes.
+ * tunnel at a few kilobytes. The platform threads are kept a few seconds for the next body
+ * ({@link #POOL}): a session's start then costs no new thread.
  */
 public final class HotThreads {
     /** At most this many platform threads carry data at once ({@code -Drtunnel.hotThreads=N}). */
