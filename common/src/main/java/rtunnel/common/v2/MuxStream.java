@@ -381,7 +381,7 @@ public final class MuxStream {
         return info;
     }
 
-    /** Bytes of the peer's written to the local socket. */
+    /** Bytes the peer sent on this stream that were written to the local socket. */
     public long bytesFromPeer() {
         return fromPeer.get();
     }
