@@ -499,7 +499,6 @@ public final class Bench {
 
     // ---------------------------------------------------------------- 4. session setup
 
-    /** Connect to first service byte, in µs: {p50, p99}. */
     /** User connect to the service's first byte (its banner) through {@code port}, in ns. */
     static long setupNanos(int port) throws Exception {
         long t0 = System.nanoTime();
@@ -509,6 +508,7 @@ public final class Bench {
         return t;
     }
 
+    /** Connect to first service byte after {@code warm} unmeasured ones, in µs: {p50, p99}. */
     double[] setupTimes(int port, int warm, int n) throws Exception {
         long[] r = new long[n];
         for (int i = -warm; i < n; i++) {
