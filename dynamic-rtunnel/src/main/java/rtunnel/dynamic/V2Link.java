@@ -194,7 +194,7 @@ final class V2Link {
             }
             log.info("session {} from {}:{} started", stream.id(), IpAddresses.format(client.getAddress()),
                     client.getPort());
-            stream.attachHere(s);
+            stream.attach(s);
         }
 
         @Override

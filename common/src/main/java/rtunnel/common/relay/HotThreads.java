@@ -27,7 +27,6 @@ public final class HotThreads {
     private static final long IDLE_SECONDS = 5;
     private static final String IDLE_NAME = "hot-idle";
     private static final AtomicInteger inUse = new AtomicInteger();
-    private static final ThreadLocal<Boolean> RUNNING = new ThreadLocal<>();
 
     private HotThreads() {
     }
@@ -64,11 +63,6 @@ public final class HotThreads {
     /** Platform threads in use now. */
     public static int inUse() {
         return inUse.get();
-    }
-
-    /** True on a thread running a body started with a place in the budget. */
-    public static boolean holdsPlace() {
-        return RUNNING.get() == Boolean.TRUE;
     }
 
     /** A body started here; {@link #join()} waits for it to end. */
@@ -126,7 +120,6 @@ public final class HotThreads {
         public void run() {
             Thread self = Thread.currentThread();
             self.setName(name);
-            RUNNING.set(acquired);
             try {
                 body.run();
             } catch (RuntimeException | Error e) {
@@ -135,7 +128,6 @@ public final class HotThreads {
                 if (acquired) {
                     release();
                 }
-                RUNNING.remove();
                 Thread.interrupted(); // the next body starts uninterrupted
                 self.setName(IDLE_NAME);
                 done.countDown();

@@ -18,13 +18,16 @@ final class FrameGather {
     }
 
     static final int RUN = 4 * FrameIO.MAX_PAYLOAD;
+    /** At most this many runs per call, so the reader's loop looks at its link between them. */
+    static final int RUNS = 16;
 
     private final InputStream in;
     private final LinkSocket link;
-    private final byte[] header = new byte[FrameIO.HEADER];
-    private final byte[] next = new byte[FrameIO.HEADER];
-    private final byte[] buffer = new byte[RUN];
-    private final byte[] spare = new byte[FrameIO.MAX_PAYLOAD];
+    private byte[] header = new byte[FrameIO.HEADER];
+    private byte[] next = new byte[FrameIO.HEADER];
+    private byte[] buffer = new byte[RUN];
+    /** The frame that ended a run; as large as a run, as it may become the next one's buffer. */
+    private byte[] spare = new byte[RUN];
     private boolean ended;
 
     /** @param link the TCP socket beneath {@code in}, or null: then every frame goes on alone */
@@ -35,7 +38,9 @@ final class FrameGather {
 
     /**
      * Reads the next frame (with the DATA frames of its stream that have arrived behind it) and
-     * hands it to {@code sink}, then the frame that ended the run if one did. False at the
+     * hands it to {@code sink}. A DATA frame of another stream that ends a run starts the next
+     * run (many streams' batches of four frames then go on whole, not as one frame and three),
+     * for at most {@link #RUNS} runs; any other frame that ends a run goes on alone. False at the
      * link's clean end.
      */
     boolean readTo(Sink sink) throws IOException {
@@ -47,26 +52,45 @@ final class FrameGather {
             return false;
         }
         FrameIO.readPayload(in, buffer, 0, length);
-        if (link != null && FrameIO.type(header) == FrameType.DATA) {
+        for (int runs = 1; link != null && FrameIO.type(header) == FrameType.DATA; runs++) {
+            int ender = -1; // the length of the frame that ended the run, if one did
             while (length + FrameIO.MAX_PAYLOAD <= RUN && arrived()) {
                 int n = FrameIO.readHeader(in, next);
                 if (n < 0) {
                     ended = true;
                     break;
                 }
-                if (FrameIO.type(next) == FrameType.DATA && FrameIO.stream(next) == FrameIO.stream(header)) {
-                    FrameIO.readPayload(in, buffer, length, n);
-                    length += n;
-                    continue;
+                if (FrameIO.type(next) != FrameType.DATA || FrameIO.stream(next) != FrameIO.stream(header)) {
+                    FrameIO.readPayload(in, spare, 0, n);
+                    ender = n;
+                    break;
                 }
-                FrameIO.readPayload(in, spare, 0, n);
-                sink.frame(header, buffer, length);
-                sink.frame(next, spare, n);
+                FrameIO.readPayload(in, buffer, length, n);
+                length += n;
+            }
+            sink.frame(header, buffer, length);
+            if (ender < 0) {
                 return true;
             }
+            if (FrameIO.type(next) != FrameType.DATA || runs == RUNS) {
+                sink.frame(next, spare, ender);
+                return true;
+            }
+            swap();
+            length = ender;
         }
         sink.frame(header, buffer, length);
         return true;
+    }
+
+    /** The frame that ended a run starts the next one. */
+    private void swap() {
+        byte[] h = header;
+        header = next;
+        next = h;
+        byte[] b = buffer;
+        buffer = spare;
+        spare = b;
     }
 
     /** Whether a next frame header can be read without waiting for the network. */

@@ -48,6 +48,8 @@ public final class Mux {
     private final Duration pingTimeout;
     private final String label;
     private final LinkWriter writer;
+    /** The thread that reads this link's direct-mode streams' sockets. */
+    final PumpLoop pumps;
     private final Map<Integer, MuxStream> streams = new ConcurrentHashMap<>();
     private final AtomicInteger nextStream = new AtomicInteger(1);
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -79,6 +81,7 @@ public final class Mux {
         this.pingTimeout = pingTimeout;
         this.label = label;
         this.writer = new LinkWriter(out, raw, label, this::close);
+        this.pumps = new PumpLoop(label);
         this.platformReader = raw instanceof LinkSocket l && l.readsBlock();
     }
 

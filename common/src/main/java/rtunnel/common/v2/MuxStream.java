@@ -29,10 +29,11 @@ import rtunnel.common.relay.Relay;
  * RESET.
  *
  * <p>Two ways to run, chosen at {@link #attach}. <b>Direct</b>, for a socket with a channel while
- * {@link HotThreads} has room: the reader writes DATA straight to the non-blocking channel and
- * queues only what it cannot take at once for a drain thread; the pump is a platform thread
- * waiting in its own selector. <b>Queued</b> otherwise: blocking streams, every DATA queued for a
- * virtual drain thread. Either way the reader never blocks on the local socket.
+ * {@link HotThreads} has room (a place per stream): the reader writes DATA straight to the
+ * non-blocking channel and queues only what it cannot take at once for a drain thread; the link's
+ * one pump thread ({@link PumpLoop}) reads the socket. <b>Queued</b> otherwise: blocking streams,
+ * a virtual pump, every DATA queued for a virtual drain thread. Either way the reader never
+ * blocks on the local socket.
  */
 public final class MuxStream {
     /** The largest single write to the local socket (a busy stream's buffer grows up to this). */
@@ -82,22 +83,8 @@ public final class MuxStream {
 
     /** As {@link #attach(Socket)}, sending {@code prefix} (bytes already read from the socket) first. */
     public void attach(Socket s, byte[] prefix) {
-        attach(s, prefix, false);
-    }
-
-    /**
-     * As {@link #attach(Socket)}; on a thread holding a place in {@link HotThreads}' budget (the
-     * dynamic side's opener) the pump runs here, one hand-off fewer, and this returns when it ends.
-     */
-    public void attachHere(Socket s) {
-        attach(s, NO_BYTES, HotThreads.holdsPlace());
-    }
-
-    private void attach(Socket s, byte[] prefix, boolean here) {
         SocketChannel ch = s.getChannel();
-        boolean inline = here && ch != null;
-        boolean direct = inline || ch != null && HotThreads.tryAcquire();
-        boolean acquired = direct && !inline;
+        boolean direct = ch != null && HotThreads.tryAcquire();
         try {
             if (direct) {
                 ch.configureBlocking(false);
@@ -106,7 +93,7 @@ public final class MuxStream {
                         : new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(prefix), s.getInputStream());
             }
         } catch (IOException e) {
-            if (acquired) {
+            if (direct) {
                 HotThreads.release();
             }
             abort(true);
@@ -116,7 +103,7 @@ public final class MuxStream {
         lock.lock();
         try {
             if (aborted) {
-                if (acquired) {
+                if (direct) {
                     HotThreads.release();
                 }
                 Relay.closeQuietly(s);
@@ -132,13 +119,10 @@ public final class MuxStream {
         } finally {
             lock.unlock();
         }
-        String name = mux.label() + "-s" + id;
-        if (inline) {
-            Thread.currentThread().setName(name + "-in");
-            pump.runChannel(ch, prefix);
-        } else if (direct) {
-            HotThreads.startAcquired(name + "-in", () -> pump.runChannel(ch, prefix));
+        if (direct) {
+            pump.startInLoop(ch, prefix, HotThreads::release);
         } else {
+            String name = mux.label() + "-s" + id;
             Thread.ofVirtual().name(name + "-out").start(this::drain);
             Thread.ofVirtual().name(name + "-in").start(() -> pump.runStream(input));
         }

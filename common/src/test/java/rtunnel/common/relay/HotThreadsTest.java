@@ -17,12 +17,12 @@ import org.junit.jupiter.api.Timeout;
 class HotThreadsTest {
 
     /** What a body saw of the thread it ran on. */
-    private record Seen(Thread thread, String name, boolean holdsPlace, boolean interrupted) {
+    private record Seen(Thread thread, String name, boolean interrupted) {
     }
 
     private static Seen look() {
         Thread t = Thread.currentThread();
-        return new Seen(t, t.getName(), HotThreads.holdsPlace(), t.isInterrupted());
+        return new Seen(t, t.getName(), t.isInterrupted());
     }
 
     private static Seen run(boolean acquired, String name) throws Exception {
@@ -53,8 +53,6 @@ class HotThreadsTest {
         assertEquals("test-first", first.name());
         assertEquals("test-second", second.name());
         assertFalse(first.thread().isVirtual());
-        assertTrue(first.holdsPlace() && second.holdsPlace());
-        assertFalse(HotThreads.holdsPlace(), "the test's own thread holds no place");
     }
 
     @Test
@@ -63,7 +61,6 @@ class HotThreadsTest {
         int before = HotThreads.inUse();
         Seen extra = run(false, "test-extra");
         assertEquals("test-extra", extra.name());
-        assertFalse(extra.holdsPlace());
         assertFalse(extra.thread().isVirtual());
         assertEquals(before, HotThreads.inUse());
     }
@@ -120,7 +117,6 @@ class HotThreadsTest {
             AtomicReference<Seen> seen = new AtomicReference<>();
             HotThreads.start("test-virtual", () -> seen.set(look())).join();
             assertTrue(seen.get().thread().isVirtual());
-            assertFalse(seen.get().holdsPlace());
         } finally {
             for (int i = 0; i < taken; i++) {
                 HotThreads.release();

@@ -80,6 +80,45 @@ class FrameGatherTest {
         assertArrayEquals(Arrays.copyOfRange(s3all, 4 * MAX, s3all.length), got.get(5).payload());
     }
 
+    /**
+     * Streams' batches arrive one after another (as from a link's pump thread, four frames each):
+     * a DATA frame that ends one stream's run starts the next stream's, so every batch goes on
+     * whole. Handed on alone, it would shift every later batch into one frame and three.
+     */
+    @Test
+    @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aDataFrameThatEndsARunStartsTheNext(@TempDir Path dir) throws Exception {
+        Random rnd = new Random(9);
+        List<byte[]> frames = new ArrayList<>();
+        ByteArrayOutputStream s2 = new ByteArrayOutputStream();
+        ByteArrayOutputStream s3 = new ByteArrayOutputStream();
+        frames.add(data(1, 100, rnd, new ByteArrayOutputStream()));
+        for (int i = 0; i < 4; i++) {
+            frames.add(data(2, MAX, rnd, s2));
+        }
+        for (int i = 0; i < 2; i++) {
+            frames.add(data(3, MAX, rnd, s3));
+        }
+        List<Got> got = new ArrayList<>();
+        withLink(dir, (out, raw, in, gather) -> {
+            long tlsBytes = in.available();
+            raw.holdFlushes();
+            for (byte[] f : frames) {
+                out.write(f);
+                tlsBytes += f.length + 22;
+            }
+            raw.sendHeld();
+            awaitArrived(in, tlsBytes);
+            for (int i = 0; i < 5 && got.size() < 3; i++) {
+                assertTrue(gather.readTo((h, p, n) -> got.add(new Got(FrameIO.type(h), FrameIO.stream(h),
+                        Arrays.copyOf(p, n)))));
+            }
+        });
+        assertEquals("[DATA/1/100, DATA/2/" + 4 * MAX + ", DATA/3/" + 2 * MAX + "]", got.toString());
+        assertArrayEquals(s2.toByteArray(), got.get(1).payload());
+        assertArrayEquals(s3.toByteArray(), got.get(2).payload());
+    }
+
     @Test
     @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void aFrameGoesOnWithoutWaitingForTheNextOne(@TempDir Path dir) throws Exception {

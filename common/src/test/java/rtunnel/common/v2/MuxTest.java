@@ -41,12 +41,6 @@ class MuxTest {
     private ServerSocket clientPort;
     /** Sockets with channels (MuxStream's direct mode) or plain ones (its queued mode). */
     private boolean channels;
-    /** What the dynamic end's opener of each stream saw: a hot thread, and bytes sent when attachHere returned. */
-    private final List<Opener> openers = new java.util.concurrent.CopyOnWriteArrayList<>();
-
-    private record Opener(boolean hot, boolean virtual, long sentOnReturn) {
-    }
-
     @AfterEach
     void tearDown() throws Exception {
         if (fixedSide != null) {
@@ -110,10 +104,7 @@ class MuxTest {
         return svc;
     }
 
-    /**
-     * The dynamic end's listener, as V2Link's: each stream the peer opens is attached to a
-     * connection to {@code svc} from the opener's thread; {@link #openers} notes what it saw.
-     */
+    /** The dynamic end's listener, as V2Link's: each stream the peer opens is attached to a connection to {@code svc}. */
     private MuxListener connectingTo(ServerSocket svc) {
         return new MuxListener() {
             @Override
@@ -121,9 +112,7 @@ class MuxTest {
                 try {
                     Socket s = channels ? SocketChannel.open().socket() : new Socket();
                     s.connect(new InetSocketAddress(LO, svc.getLocalPort()));
-                    boolean hot = HotThreads.holdsPlace();
-                    stream.attachHere(s);
-                    openers.add(new Opener(hot, Thread.currentThread().isVirtual(), stream.bytesToPeer()));
+                    stream.attach(s);
                 } catch (IOException e) {
                     stream.abort(true);
                 }
@@ -186,36 +175,58 @@ class MuxTest {
     }
 
     /**
-     * The dynamic end opens each stream on a platform thread from HotThreads' budget, and in direct
-     * mode that thread goes on to carry the service's bytes to the peer: attachHere returns only
-     * once the service has sent everything and closed. In queued mode it hands both directions on.
+     * In direct mode every stream's socket-to-peer direction on one link is read by the link's one
+     * pump thread ({@link PumpLoop}): with eight streams sending at once, each side has one
+     * {@code -pumps} thread and no stream has an {@code -in} thread of its own.
      */
-    @ParameterizedTest(name = "channels={0}")
-    @ValueSource(booleans = {false, true})
-    @Timeout(30)
-    void theOpenerCarriesItsStreamInDirectMode(boolean channels) throws Exception {
-        this.channels = channels;
-        byte[] reply = new byte[200_000];
+    @Test
+    @Timeout(60)
+    void directStreamsShareTheLinksPumpThread() throws Exception {
+        channels = true;
+        int streams = 8;
+        byte[] reply = new byte[4_000_000];
         new Random(7).nextBytes(reply);
+        CountDownLatch started = new CountDownLatch(streams);
+        CountDownLatch counted = new CountDownLatch(1);
         link(s -> {
             try (s) {
-                s.getOutputStream().write(reply);
-            } catch (IOException e) {
+                OutputStream o = s.getOutputStream();
+                o.write(reply, 0, 1000);
+                started.countDown();
+                counted.await(); // every stream is live while the threads are counted
+                o.write(reply, 1000, reply.length - 1000);
+            } catch (IOException | InterruptedException e) {
                 // client gone
             }
         }, Duration.ofSeconds(20), Duration.ofSeconds(60));
-        Socket c = client();
-        assertArrayEquals(reply, c.getInputStream().readAllBytes());
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (openers.isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(10);
+        List<Socket> clients = new ArrayList<>();
+        for (int i = 0; i < streams; i++) {
+            clients.add(client());
         }
-        assertEquals(1, openers.size());
-        Opener o = openers.get(0);
-        assertTrue(o.hot() && !o.virtual(), "opened on a platform thread holding a place: " + o);
-        if (channels) {
-            assertEquals(reply.length, o.sentOnReturn(), "bytes already sent when attachHere returned");
+        assertTrue(started.await(20, TimeUnit.SECONDS), "every service connection wrote");
+        List<String> names = Thread.getAllStackTraces().keySet().stream().map(Thread::getName).toList();
+        counted.countDown();
+        List<Thread> readers = new ArrayList<>();
+        byte[][] got = new byte[streams][];
+        for (int i = 0; i < streams; i++) {
+            int k = i;
+            readers.add(Thread.ofVirtual().start(() -> {
+                try {
+                    got[k] = clients.get(k).getInputStream().readAllBytes();
+                } catch (IOException e) {
+                    got[k] = new byte[0];
+                }
+            }));
         }
+        for (Thread t : readers) {
+            t.join();
+        }
+        for (byte[] g : got) {
+            assertArrayEquals(reply, g);
+        }
+        assertEquals(List.of(1L, 1L, 0L), List.of(names.stream().filter("dyn-pumps"::equals).count(),
+                names.stream().filter("fix-pumps"::equals).count(),
+                names.stream().filter(n -> n.endsWith("-in")).count()), "threads: " + names);
     }
 
     @ParameterizedTest(name = "channels={0}")
@@ -264,7 +275,7 @@ class MuxTest {
         assertTrue(ms < 30_000, "100 MiB took " + ms + " ms beside a stalled stream");
         assertTrue(fixedSide.activeStreams() >= 1, "the stalled stream is still open");
         if (channels) {
-            // Both readers and both pumps of the stalled stream run on platform threads.
+            // Both readers run on platform threads, and the stalled stream holds a place on each side.
             assertTrue(HotThreads.inUse() >= 4, "platform threads in use: " + HotThreads.inUse());
         }
         assertTrue(!fixedSide.closed(), "the link is alive");
