@@ -56,9 +56,10 @@ final class PumpLoop {
             try {
                 selector = Selector.open();
             } catch (IOException e) {
-                // Without a selector no stream of this link can be pumped: they are cut.
-                changes.clear();
-                p.failed();
+                // Without a selector no stream of this link can be pumped: those waiting are cut.
+                for (StreamPump q; (q = changes.poll()) != null; ) {
+                    q.failed();
+                }
                 return;
             }
             running = true;

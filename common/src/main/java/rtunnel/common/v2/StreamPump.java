@@ -144,6 +144,9 @@ final class StreamPump {
 
     /** Loop thread: registers the channel, re-arms it after a stall, or drops it once cut. */
     void apply(Selector sel) {
+        if (ended.get()) {
+            return; // a late re-arm of a direction that has ended: nothing to do
+        }
         boolean isCut;
         boolean hasCredit;
         lock.lock();
