@@ -281,7 +281,7 @@ class MuxTest {
         // Once it reads, the stalled stream gets all of its bytes: its pump, stopped for want of
         // credit all this time, reads again as the credit comes back. (Its socket keeps its usual
         // buffer: with its receive buffer shrunk to 4 KiB after connecting, on loopback where a
-        // segment is 64 KiB, its reads here stalled for minutes, in queued mode as in direct.)
+        // segment is 64 KiB, its reads here stalled for minutes.)
         assertEquals(1600L * 64 * 1024, stalled.getInputStream().transferTo(OutputStream.nullOutputStream()));
     }
 
