@@ -64,7 +64,17 @@ final class PumpLoop {
             }
             running = true;
             Selector sel = selector;
-            HotThreads.startExtra(name, () -> run(sel));
+            try {
+                HotThreads.startExtra(name, () -> run(sel));
+            } catch (RuntimeException | OutOfMemoryError e) {
+                // No thread (the machine's limit): the streams waiting for one are cut.
+                running = false;
+                selector = null;
+                closeQuietly(sel);
+                for (StreamPump q; (q = changes.poll()) != null; ) {
+                    q.failed();
+                }
+            }
         }
     }
 
