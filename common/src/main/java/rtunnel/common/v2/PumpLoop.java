@@ -70,7 +70,7 @@ final class PumpLoop {
                 // No thread (the machine's limit): the streams waiting for one are cut.
                 running = false;
                 selector = null;
-                closeQuietly(sel);
+                StreamPump.closeSelector(sel);
                 for (StreamPump q; (q = changes.poll()) != null; ) {
                     q.failed();
                 }
@@ -124,7 +124,7 @@ final class PumpLoop {
             synchronized (this) {
                 running = false;
                 selector = null;
-                closeQuietly(sel);
+                StreamPump.closeSelector(sel);
             }
             for (StreamPump p; (p = changes.poll()) != null; ) {
                 p.failed();
@@ -152,7 +152,7 @@ final class PumpLoop {
             }
             running = false;
             selector = null;
-            closeQuietly(sel);
+            StreamPump.closeSelector(sel);
             return true;
         }
     }
@@ -162,14 +162,6 @@ final class PumpLoop {
             return new ArrayList<>(sel.keys());
         } catch (RuntimeException e) {
             return List.of(); // closed already
-        }
-    }
-
-    private static void closeQuietly(Selector sel) {
-        try {
-            sel.close();
-        } catch (IOException ignored) {
-            // Nothing left to release.
         }
     }
 }
