@@ -57,9 +57,7 @@ final class PumpLoop {
                 selector = Selector.open();
             } catch (IOException e) {
                 // Without a selector no stream of this link can be pumped: those waiting are cut.
-                for (StreamPump q; (q = changes.poll()) != null; ) {
-                    q.failed();
-                }
+                cutWaiting();
                 return;
             }
             running = true;
@@ -68,12 +66,8 @@ final class PumpLoop {
                 HotThreads.startExtra(name, () -> run(sel));
             } catch (RuntimeException | OutOfMemoryError e) {
                 // No thread (the machine's limit): the streams waiting for one are cut.
-                running = false;
-                selector = null;
-                StreamPump.closeSelector(sel);
-                for (StreamPump q; (q = changes.poll()) != null; ) {
-                    q.failed();
-                }
+                stopped(sel);
+                cutWaiting();
             }
         }
     }
@@ -122,13 +116,9 @@ final class PumpLoop {
                 ((StreamPump) k.attachment()).failed();
             }
             synchronized (this) {
-                running = false;
-                selector = null;
-                StreamPump.closeSelector(sel);
+                stopped(sel);
             }
-            for (StreamPump p; (p = changes.poll()) != null; ) {
-                p.failed();
-            }
+            cutWaiting();
             if (e instanceof RuntimeException re) {
                 throw re;
             }
@@ -150,10 +140,22 @@ final class PumpLoop {
             if (!changes.isEmpty() || !sel.keys().isEmpty()) {
                 return false;
             }
-            running = false;
-            selector = null;
-            StreamPump.closeSelector(sel);
+            stopped(sel);
             return true;
+        }
+    }
+
+    /** Under the lock: the loop's thread is gone (or never came) and its selector is closed. */
+    private void stopped(Selector sel) {
+        running = false;
+        selector = null;
+        StreamPump.closeSelector(sel);
+    }
+
+    /** Cuts every stream still waiting for the loop to look at it. */
+    private void cutWaiting() {
+        for (StreamPump p; (p = changes.poll()) != null; ) {
+            p.failed();
         }
     }
 
