@@ -234,12 +234,16 @@ public final class Bench {
     double transfer(Opener o, boolean down, long size) throws Exception {
         double[] r = new double[RUNS];
         for (int i = 0; i < RUNS; i++) {
-            try (Socket s = o.open()) {
-                double secs = down ? Service.download(s, size) : Service.upload(s, size);
-                r[i] = size / 1e6 / secs;
-            }
+            r[i] = once(o, down, size);
         }
         return median(r);
+    }
+
+    /** MB/s of one session moving {@code size} bytes; down = service to user. */
+    static double once(Opener o, boolean down, long size) throws Exception {
+        try (Socket s = o.open()) {
+            return size / 1e6 / (down ? Service.download(s, size) : Service.upload(s, size));
+        }
     }
 
     /**
@@ -299,10 +303,7 @@ public final class Bench {
             for (int k = 0; k < names.size(); k++) {
                 String n = names.get((r + k) % names.size());
                 for (int way = 0; way < 2; way++) {
-                    try (Socket s = paths.get(n).open()) {
-                        double secs = way == 0 ? Service.download(s, SIZE) : Service.upload(s, SIZE);
-                        got.get(n)[way][r] = SIZE / 1e6 / secs;
-                    }
+                    got.get(n)[way][r] = once(paths.get(n), way == 0, SIZE);
                 }
             }
         }
@@ -608,9 +609,7 @@ public final class Bench {
             for (int k = 0; k < 3; k++) {
                 switch ((r + k) % 3) {
                     case 0 -> {
-                        try (Socket s = Service.connectBanner(v2Port, 10_000)) {
-                            singles[r] = SIZE / 1e6 / Service.download(s, SIZE);
-                        }
+                        singles[r] = once(() -> Service.connectBanner(v2Port, 10_000), true, SIZE);
                         System.out.printf("   single session: run %d %.0f MB/s%n", r + 1, singles[r]);
                     }
                     case 1 -> {
