@@ -300,26 +300,45 @@ public final class Bench {
     }
 
     void latency() throws Exception {
-        // The floor of any tunnel made of two relaying processes: six kernel hand-offs per round
-        // trip where plain loopback has two, with no TLS and no framing (plain blocking copies).
+        // Two relays with no TLS and no framing (plain blocking copies): six kernel hand-offs per
+        // round trip where plain loopback has two. As threads of this process, and as two processes
+        // of their own, which is what a tunnel's two sides are: the floor of any tunnel here.
         Relay hop1 = new Relay(servicePort, 0);
         Relay hop2 = new Relay(hop1.port(), 0);
+        int[] procPorts = {freePort(), freePort()};
+        List<Process> relays = List.of(startRelayProcess(procPorts[0], servicePort),
+                startRelayProcess(procPorts[1], procPorts[0]));
         Map<String, Opener> paths = new LinkedHashMap<>();
         paths.put("plain loopback", () -> Service.connectBanner(servicePort, 5000));
         paths.put("plain TCP, 2 relay hops", () -> Service.connectBanner(hop2.port(), 5000));
+        paths.put("plain TCP, 2 relay processes", () -> Service.connectBanner(procPorts[1], 30_000));
         paths.put("ours v2", () -> Service.connectBanner(v2Port, 10_000));
         paths.put("ours v1", () -> Service.connectBanner(v1Port, 20_000));
         paths.put("ssh -R defaults", () -> Service.connectBanner(ssh.port("def"), 5000));
         Map<String, double[]> rtt = echoRows(paths);
         hop2.close();
         hop1.close();
+        relays.forEach(procs::stop);
         double[] plain = rtt.get("plain loopback");
         double[] ours = rtt.get("ours v2");
         double[] s = rtt.get("ssh -R defaults");
+        report.row("2", "floor: 2 relay processes p50 / plain loopback p50",
+                String.format("%.2f", rtt.get("plain TCP, 2 relay processes")[0] / plain[0]));
         report.target("2", "ours v2 p50 vs ssh -R p50", String.format("%.0f vs %.0f µs", ours[0], s[0]),
                 "≤ ssh -R", ours[0] <= s[0]);
         report.target("2", "ours v2 p50 / plain loopback p50", String.format("%.2f", ours[0] / plain[0]), "< 3",
                 ours[0] / plain[0] < 3);
+    }
+
+    /** A {@link RelayProcess} from {@code listenPort} to {@code targetPort}, run from this bench's sources. */
+    Process startRelayProcess(int listenPort, int targetPort) throws IOException {
+        return procs.start("relay-" + listenPort, List.of(javaBinary(), "-XX:+UseSerialGC",
+                root.resolve("bench/src/RelayProcess.java").toString(), Integer.toString(listenPort),
+                Integer.toString(targetPort)));
+    }
+
+    static String javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
     // ---------------------------------------------------------------- report

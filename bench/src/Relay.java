@@ -23,7 +23,12 @@ final class Relay {
     private final Set<Socket> live = ConcurrentHashMap.newKeySet();
 
     Relay(int targetPort, long oneWayDelayMs) throws IOException {
-        this.ss = new ServerSocket(0, 512, InetAddress.getLoopbackAddress());
+        this(0, targetPort, oneWayDelayMs);
+    }
+
+    /** A relay listening on {@code listenPort} (0: any free port). */
+    Relay(int listenPort, int targetPort, long oneWayDelayMs) throws IOException {
+        this.ss = new ServerSocket(listenPort, 512, InetAddress.getLoopbackAddress());
         this.targetPort = targetPort;
         this.delayNanos = oneWayDelayMs * 1_000_000L;
         Thread t = new Thread(this::acceptLoop, "relay-accept");

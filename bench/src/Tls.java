@@ -36,10 +36,23 @@ final class Tls {
 
     /** A TLS 1.3 server serving {@link Service} on loopback port 0, keyed with a keytool-made EC key. */
     static int listen(Path dir) throws Exception {
-        Path ks = dir.resolve("tls.p12");
+        return listen(dir, List.of("-keyalg", "EC", "-groupname", "secp256r1"));
+    }
+
+    /** The same with an Ed25519 key: the kind our servers make, and the cheapest to check in a fresh JVM. */
+    static int listenEd25519(Path dir) throws Exception {
+        return listen(dir, List.of("-keyalg", "Ed25519"));
+    }
+
+    private static int listen(Path dir, List<String> keyAlg) throws Exception {
+        Path ks = Files.createTempFile(dir, "tls", ".p12");
+        Files.delete(ks); // keytool makes the store itself
         String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-        Procs.run(List.of(keytool, "-genkeypair", "-alias", "bench", "-keyalg", "EC", "-groupname", "secp256r1",
-                "-keystore", ks.toString(), "-storepass", "changeit", "-dname", "CN=bench", "-validity", "2"), 60);
+        List<String> cmd = new java.util.ArrayList<>(List.of(keytool, "-genkeypair", "-alias", "bench"));
+        cmd.addAll(keyAlg);
+        cmd.addAll(List.of("-keystore", ks.toString(), "-storepass", "changeit", "-dname", "CN=bench",
+                "-validity", "2"));
+        Procs.run(cmd, 60);
         KeyStore store = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(ks)) {
             store.load(in, "changeit".toCharArray());
