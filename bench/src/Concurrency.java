@@ -156,9 +156,12 @@ final class Concurrency extends Bench.Section {
         double[] singles = new double[Bench.RUNS];
         double[][] oneRuns = new double[Bench.RUNS][];
         double[][] eightRuns = new double[Bench.RUNS][];
+        MachineCpu[] cpu = {new MachineCpu(), new MachineCpu(), new MachineCpu()};
         for (int r = 0; r < Bench.RUNS; r++) {
             for (int k = 0; k < 3; k++) {
-                switch ((r + k) % 3) {
+                int kind = (r + k) % 3;
+                cpu[kind].begin();
+                switch (kind) {
                     case 0 -> {
                         singles[r] = Throughput.once(() -> Service.connectBanner(bench.v2Port, 10_000), true,
                                 Bench.SIZE);
@@ -173,9 +176,12 @@ final class Concurrency extends Bench.Section {
                         System.out.printf("   8 tunnels: run %d %.0f MB/s%n", r + 1, eightRuns[r][0]);
                     }
                 }
+                cpu[kind].end(kind == 0 ? Bench.SIZE : 64 * Bench.CONC_SIZE);
             }
         }
         concurrencyRow("1 tunnel", oneRuns, singles);
         concurrencyRow("8 tunnels", eightRuns, singles);
+        report.row("3", "machine CPU in those rounds (all processes): single session / 64 over 1 tunnel / 64 over 8",
+                cpu[0].text() + " / " + cpu[1].text() + " / " + cpu[2].text());
     }
 }
