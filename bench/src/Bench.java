@@ -332,13 +332,14 @@ public final class Bench {
 
     /** A {@link RelayProcess} from {@code listenPort} to {@code targetPort}, run from this bench's sources. */
     Process startRelayProcess(int listenPort, int targetPort) throws IOException {
-        return procs.start("relay-" + listenPort, List.of(javaBinary(), "-XX:+UseSerialGC",
+        return procs.start("relay-" + listenPort, List.of(jdkTool("java"), "-XX:+UseSerialGC",
                 root.resolve("bench/src/RelayProcess.java").toString(), Integer.toString(listenPort),
                 Integer.toString(targetPort)));
     }
 
-    static String javaBinary() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    /** A program of the JDK the bench runs on: java, javac, jar, jcmd, keytool. */
+    static String jdkTool(String name) {
+        return Path.of(System.getProperty("java.home"), "bin", name).toString();
     }
 
     // ---------------------------------------------------------------- report

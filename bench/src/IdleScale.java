@@ -32,7 +32,7 @@ final class IdleScale extends Bench.Section {
         double[] ctlMs = new double[5];
         double[] helloMs = new double[5];
         Path hello = helloClass();
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String java = Bench.jdkTool("java");
         for (int i = -1; i < 5; i++) {
             long t0 = System.nanoTime();
             bench.ctl(sock, "--list-tunnels");
@@ -89,7 +89,7 @@ final class IdleScale extends Bench.Section {
         Files.createDirectories(d);
         Files.writeString(d.resolve("Hello.java"),
                 "public class Hello { public static void main(String[] a) { System.out.println(\"hello\"); } }\n");
-        String javac = Path.of(System.getProperty("java.home"), "bin", "javac").toString();
+        String javac = Bench.jdkTool("javac");
         Procs.run(List.of(javac, "-d", d.toString(), d.resolve("Hello.java").toString()), 60);
         return d;
     }
@@ -105,7 +105,7 @@ final class IdleScale extends Bench.Section {
 
     /** Heap in use after a full GC (jcmd GC.run, GC.heap_info), in KB. */
     static long heapKb(long pid) throws Exception {
-        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        String jcmd = Bench.jdkTool("jcmd");
         Procs.run(List.of(jcmd, Long.toString(pid), "GC.run"), 60);
         String out = Procs.run(List.of(jcmd, Long.toString(pid), "GC.heap_info"), 60);
         long sum = 0;

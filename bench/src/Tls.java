@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
 import java.util.List;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -47,8 +48,8 @@ final class Tls {
     private static int listen(Path dir, List<String> keyAlg) throws Exception {
         Path ks = Files.createTempFile(dir, "tls", ".p12");
         Files.delete(ks); // keytool makes the store itself
-        String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-        List<String> cmd = new java.util.ArrayList<>(List.of(keytool, "-genkeypair", "-alias", "bench"));
+        String keytool = Bench.jdkTool("keytool");
+        List<String> cmd = new ArrayList<>(List.of(keytool, "-genkeypair", "-alias", "bench"));
         cmd.addAll(keyAlg);
         cmd.addAll(List.of("-keystore", ks.toString(), "-storepass", "changeit", "-dname", "CN=bench",
                 "-validity", "2"));

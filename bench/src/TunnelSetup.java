@@ -77,16 +77,13 @@ final class TunnelSetup extends Bench.Section {
     private List<String> floorCommand() throws Exception {
         Path classes = bench.dir.resolve("floor");
         Files.createDirectories(classes);
-        String source = bench.root.resolve("bench/floor/TlsFloor.java").toString();
-        if (javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(),
-                source) != 0) {
-            throw new IOException("cannot compile " + source);
-        }
+        Procs.run(List.of(Bench.jdkTool("javac"), "-d", classes.toString(),
+                bench.root.resolve("bench/floor/TlsFloor.java").toString()), 120);
         Path jar = bench.dir.resolve("floor.jar"); // an AOT cache takes classes from jars only
-        Procs.run(List.of(Path.of(System.getProperty("java.home"), "bin", "jar").toString(), "--create", "--file",
-                jar.toString(), "-C", classes.toString(), "."), 60);
+        Procs.run(List.of(Bench.jdkTool("jar"), "--create", "--file", jar.toString(), "-C", classes.toString(),
+                "."), 60);
         String port = Integer.toString(Tls.listenEd25519(bench.dir));
-        List<String> cmd = new ArrayList<>(List.of(Bench.javaBinary(), "-XX:+UseSerialGC"));
+        List<String> cmd = new ArrayList<>(List.of(Bench.jdkTool("java"), "-XX:+UseSerialGC"));
         List<String> program = List.of("-cp", jar.toString(), "TlsFloor", port);
         if (Runtime.version().feature() >= 25) {
             Path aot = bench.dir.resolve("floor.aot");
